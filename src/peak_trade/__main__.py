@@ -1,0 +1,3 @@
+from peak_trade.cli.main import main
+
+raise SystemExit(main())
