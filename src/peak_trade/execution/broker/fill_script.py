@@ -1,0 +1,350 @@
+"""Fill scripts: what the mock broker does with each order, written as data.
+
+A script is a sequence of actions the mock plays for one order, one action per step (see
+`mock.py` for the timing). Which script an order gets: `by_order[client_order_id]`, else
+`by_symbol[symbol]`, else `default` (ack, then fill everything).
+
+Plain-data shape (a scenario embeds it under its `broker:` key; every key is optional):
+
+    reference_prices: {AAPL: "190.10", MSFT: "410.00"}   # fill price of market orders
+    default: [ack, fill]
+    by_symbol:
+      MSFT: [ack, {fill: {qty: "40", price: "410.5"}}, fill]
+    by_order:
+      o-2:
+        actions: [{wait: 2}, {reject: insufficient margin}]
+        on_cancel: reject             # accept (the default) | reject | ignore
+      o-3: {actions: [ack, {fill: {qty: "10"}}], cancel_delay: 2}
+      o-4: {fail_submit: connection reset}      # submit() raises BrokerError
+      o-5: {on_cancel: ignore}                  # no `actions`: the default script's actions
+    health:
+      - {from_step: 3, steps: 2, detail: gateway down}   # detail is optional
+
+Actions. A bare name for an action without fields: `ack`, `fill` (all remaining leaves at the
+default price), `duplicate`, `expire`. Otherwise a one-key mapping `{name: fields}`; an action with
+exactly one field may give its value directly:
+- `{ack: {}}`, `{duplicate: {}}`, `{expire: {}}` (same as the bare names)
+- `{fill: {qty: "40", price: "410.5"}}`, both optional: no qty fills all remaining leaves; no price
+  fills at the limit price of a limit order, else at the symbol's reference price
+- `{wait: 2}` or `{wait: {steps: 2}}`: nothing for 2 steps
+- `{reject: "reason"}` or `{reject: {reason: ...}}`: reject the order
+- `{cancel_unsolicited: "reason"}`: the broker cancels the order on its own
+
+A script is a list of actions, or a mapping with the keys `actions` (default: the default
+script's actions), `on_cancel`, `cancel_delay` (steps between PENDING_CANCEL and CANCELED; only
+with `on_cancel: accept`) and `fail_submit`.
+
+Numbers: quantities and prices are decimals written as strings or integers ("190.10", 40);
+a YAML float (`190.10` unquoted) is refused, it is already binary. Step counts are integers.
+Order ids and symbols are strings: quote an id that YAML would read as a number.
+
+Errors: `FillScriptError` (a `ValueError`) with one sentence that starts with the JSON pointer
+(RFC 6901) of the offending value, e.g. "/by_order/o-1/2/fill/qty: must be a positive decimal,
+got '-5'". Pass `path="/broker"` to prefix the pointer with where the data sits in a scenario.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import TypeVar
+
+from peak_trade.execution.broker.model import NewOrder
+
+
+class FillScriptError(ValueError):
+    """The broker spec is malformed; the message starts with the path of the offending value."""
+
+
+# ----------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ack:
+    """Accept the order: an execution report with exec_type NEW."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fill:
+    """Execute `qty` (None: all remaining leaves) at `price` (None: the order's default price)."""
+
+    qty: Decimal | None = None
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reject:
+    """Reject the order (closes it)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wait:
+    """Send nothing for `steps` steps (e.g. "no ack for K steps")."""
+
+    steps: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Duplicate:
+    """Resend the order's previous report: same exec_id, poss_resend=True."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expire:
+    """Expire the order unsolicited (closes it; cum kept, leaves 0)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelUnsolicited:
+    """Cancel the order without a request (closes it; cum kept, leaves 0)."""
+
+    reason: str
+
+
+Action = Ack | Fill | Reject | Wait | Duplicate | Expire | CancelUnsolicited
+
+
+class CancelBehaviour(Enum):
+    """How the mock answers a cancel request for a working order."""
+
+    ACCEPT = "accept"  # CANCELED, or PENDING_CANCEL then CANCELED after cancel_delay steps
+    REJECT = "reject"  # CANCEL_REJECTED with the current status
+    IGNORE = "ignore"  # no answer at all
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderScript:
+    actions: tuple[Action, ...]
+    on_cancel: CancelBehaviour = CancelBehaviour.ACCEPT
+    cancel_delay: int = 0
+    fail_submit: str | None = None  # submit() raises BrokerError(fail_submit)
+
+
+DEFAULT_SCRIPT = OrderScript(actions=(Ack(), Fill()))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthOutage:
+    """The broker reports itself unhealthy for steps from_step .. from_step + steps - 1."""
+
+    from_step: int
+    steps: int
+    detail: str = "scripted outage"
+
+    def covers(self, step: int) -> bool:
+        return self.from_step <= step < self.from_step + self.steps
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MockBrokerSpec:
+    reference_prices: Mapping[str, Decimal] = field(default_factory=dict)
+    default: OrderScript = DEFAULT_SCRIPT
+    by_symbol: Mapping[str, OrderScript] = field(default_factory=dict)
+    by_order: Mapping[str, OrderScript] = field(default_factory=dict)
+    health: tuple[HealthOutage, ...] = ()
+
+    def script_for(self, order: NewOrder) -> OrderScript:
+        script = self.by_order.get(order.client_order_id)
+        if script is None:
+            script = self.by_symbol.get(order.symbol, self.default)
+        return script
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def parse_broker_spec(data: Mapping[str, object], path: str = "") -> MockBrokerSpec:
+    """Build a `MockBrokerSpec` from plain data (the module docstring gives the shape)."""
+    _keys(data, path, _SPEC_KEYS)
+    default = DEFAULT_SCRIPT
+    if "default" in data:
+        default = _script(data["default"], _at(path, "default"), DEFAULT_SCRIPT.actions)
+
+    def script(value: object, where: str) -> OrderScript:
+        return _script(value, where, default.actions)
+
+    return MockBrokerSpec(
+        reference_prices=_named(
+            data.get("reference_prices", {}), path, "reference_prices", _decimal
+        ),
+        default=default,
+        by_symbol=_named(data.get("by_symbol", {}), path, "by_symbol", script),
+        by_order=_named(data.get("by_order", {}), path, "by_order", script),
+        health=tuple(_listed(data.get("health", []), _at(path, "health"), _outage)),
+    )
+
+
+_SPEC_KEYS = ("reference_prices", "default", "by_symbol", "by_order", "health")
+_SCRIPT_KEYS = ("actions", "on_cancel", "cancel_delay", "fail_submit")
+_T = TypeVar("_T")
+
+
+def _at(path: str, key: str | int) -> str:
+    """`path` extended by one JSON-pointer token (RFC 6901 escapes `~` and `/`)."""
+    return f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}"
+
+
+def _fail(path: str, problem: str) -> FillScriptError:
+    return FillScriptError(f"{path or '/'}: {problem}")
+
+
+def _keys(data: object, path: str, allowed: Sequence[str]) -> Mapping[str, object]:
+    if not isinstance(data, Mapping):
+        raise _fail(path, f"must be a mapping, got {data!r}")
+    for key in data:
+        if key not in allowed:
+            raise _fail(_at(path, str(key)), f"unknown key (expected one of {', '.join(allowed)})")
+    return data
+
+
+def _named(data: object, path: str, key: str, parse: Callable[[object, str], _T]) -> dict[str, _T]:
+    """A mapping from names (symbols, order ids) to parsed values."""
+    path = _at(path, key)
+    if not isinstance(data, Mapping):
+        raise _fail(path, f"must be a mapping, got {data!r}")
+    parsed: dict[str, _T] = {}
+    for name, value in data.items():
+        where = _at(path, str(name))
+        if not isinstance(name, str) or not name:
+            raise _fail(where, f"names must be non-empty strings (quote it in YAML), got {name!r}")
+        parsed[name] = parse(value, where)
+    return parsed
+
+
+def _listed(data: object, path: str, parse: Callable[[object, str], _T]) -> list[_T]:
+    if isinstance(data, str | bytes) or not isinstance(data, Sequence):
+        raise _fail(path, f"must be a list, got {data!r}")
+    return [parse(item, _at(path, i)) for i, item in enumerate(data)]
+
+
+def _decimal(value: object, path: str) -> Decimal:
+    if isinstance(value, float):
+        raise _fail(path, f"must be a positive decimal written as a string, got float {value!r}")
+    parsed = None
+    if isinstance(value, Decimal | str) or (isinstance(value, int) and not isinstance(value, bool)):
+        with contextlib.suppress(InvalidOperation):
+            parsed = Decimal(value)
+    if parsed is None or not parsed.is_finite() or parsed <= 0:
+        raise _fail(path, f"must be a positive decimal, got {value!r}")
+    return parsed
+
+
+def _int(value: object, path: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _fail(path, f"must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _count(value: object, path: str) -> int:
+    return _int(value, path, 1)
+
+
+def _step(value: object, path: str) -> int:
+    return _int(value, path, 0)
+
+
+def _text(value: object, path: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(path, f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _outage(value: object, path: str) -> HealthOutage:
+    return _record(HealthOutage, _OUTAGE_FIELDS, value, path)
+
+
+def _script(value: object, path: str, default_actions: tuple[Action, ...]) -> OrderScript:
+    if not isinstance(value, Mapping):
+        return OrderScript(actions=_actions(value, path))
+    data = _keys(value, path, _SCRIPT_KEYS)
+    actions = default_actions
+    if "actions" in data:
+        actions = _actions(data["actions"], _at(path, "actions"))
+    on_cancel = CancelBehaviour.ACCEPT
+    if "on_cancel" in data:
+        on_cancel = _cancel_behaviour(data["on_cancel"], _at(path, "on_cancel"))
+    delay = _step(data.get("cancel_delay", 0), _at(path, "cancel_delay"))
+    if delay and on_cancel is not CancelBehaviour.ACCEPT:
+        raise _fail(_at(path, "cancel_delay"), "only applies with on_cancel: accept")
+    fail_submit = None
+    if "fail_submit" in data:
+        fail_submit = _text(data["fail_submit"], _at(path, "fail_submit"))
+    return OrderScript(
+        actions=actions, on_cancel=on_cancel, cancel_delay=delay, fail_submit=fail_submit
+    )
+
+
+def _cancel_behaviour(value: object, path: str) -> CancelBehaviour:
+    for behaviour in CancelBehaviour:
+        if value == behaviour.value:
+            return behaviour
+    choices = ", ".join(b.value for b in CancelBehaviour)
+    raise _fail(path, f"must be one of {choices}, got {value!r}")
+
+
+def _actions(value: object, path: str) -> tuple[Action, ...]:
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise _fail(path, f"a script must be a list of actions or a mapping, got {value!r}")
+    return tuple(_action(item, _at(path, i)) for i, item in enumerate(value))
+
+
+def _action(value: object, path: str) -> Action:
+    names = ", ".join(_ACTIONS)
+    if isinstance(value, str):
+        if value in _ACTIONS and not _required(_ACTIONS[value][0]):
+            return _record(_ACTIONS[value][0], {}, {}, path)
+        if value in _ACTIONS:
+            raise _fail(path, f"action {value!r} needs a value, e.g. {{{value}: ...}}")
+        raise _fail(path, f"unknown action {value!r} (expected one of {names})")
+    if not isinstance(value, Mapping) or len(value) != 1:
+        raise _fail(
+            path, f"an action is a name or a one-key mapping such as {{wait: 2}}, got {value!r}"
+        )
+    ((name, body),) = value.items()
+    path = _at(path, str(name))
+    if name not in _ACTIONS:
+        raise _fail(path, f"unknown action (expected one of {names})")
+    cls, fields = _ACTIONS[name]
+    if body is None:
+        body = {}
+    elif not isinstance(body, Mapping) and len(fields) == 1:
+        body = {next(iter(fields)): body}  # {wait: 2} stands for {wait: {steps: 2}}
+    return _record(cls, fields, body, path)
+
+
+def _record(
+    cls: type[_T], fields: Mapping[str, Callable[[object, str], object]], value: object, path: str
+) -> _T:
+    """An instance of the dataclass `cls` from a mapping whose values `fields` parse."""
+    data = _keys(value, path, tuple(fields))
+    for name in _required(cls):
+        if name not in data:
+            raise _fail(_at(path, name), "is required")
+    return cls(**{key: fields[key](data[key], _at(path, key)) for key in data})
+
+
+def _required(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]
+
+
+_OUTAGE_FIELDS: dict[str, Callable[[object, str], object]] = {
+    "from_step": _step,
+    "steps": _count,
+    "detail": _text,
+}
+# action name -> (class, {field: parser}); an action with one field also takes its value alone
+_ACTIONS: dict[str, tuple[type[Action], dict[str, Callable[[object, str], object]]]] = {
+    "ack": (Ack, {}),
+    "fill": (Fill, {"qty": _decimal, "price": _decimal}),
+    "wait": (Wait, {"steps": _count}),
+    "reject": (Reject, {"reason": _text}),
+    "duplicate": (Duplicate, {}),
+    "expire": (Expire, {}),
+    "cancel_unsolicited": (CancelUnsolicited, {"reason": _text}),
+}

@@ -1,0 +1,479 @@
+"""The audit trail: an append-only, redacted, hash-chained JSON Lines log of a session.
+
+Theory of operation. Every record is one line of canonical JSON (sorted keys, no spaces, UTF-8,
+Decimal as a string, floats refused). Its `hash` is the SHA-256 of the record without that field,
+and its `prev` is the previous record's hash, so changing, deleting, inserting or reordering a
+record breaks the chain at the first line affected, and `verify_file` names that line. A crash
+mid-append leaves a torn last line, reported as such. On a clean close a file sink writes a seal
+(record count and head hash) beside the log, which catches a clean cut at a record boundary.
+Nothing here catches a chain recomputed from scratch together with its seal: that takes an
+external anchor or a keyed MAC. docs/audit-format.md is the byte-level specification.
+
+Payloads are redacted before they are hashed or written, and so are the messages of sink errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Literal, Protocol
+
+from peak_trade.execution.live.redaction import Redactor
+
+GENESIS_HASH = "0" * 64
+FORMAT = "peak_trade.audit/1"
+
+_HASH = slice(9, 73)  # the 64 hex digits after '{"hash":"'
+_BODY_START = 75  # the body is "{" + everything after '{"hash":"<64 hex>",'
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+# The fixed tail of every body, in sorted key order. Quotes inside payload strings are escaped,
+# so the last ',"prev":"' of a line is always the record's own.
+_TAIL = re.compile(
+    rb',"prev":"([0-9a-f]{64})","seq":([1-9][0-9]{0,18}),"state":"(?:[^"\\]|\\.)*",'
+    rb'"step":(0|[1-9][0-9]{0,18}),"type":"(?:[^"\\]|\\.)*"\}'
+)
+
+
+class AuditError(Exception):
+    """Base class of audit trail errors."""
+
+
+class AuditSinkError(AuditError):
+    """A sink cannot be opened or written; the message names the sink, never a secret."""
+
+
+# --- canonical encoding -------------------------------------------------------------------------
+
+_FLOAT_FREE = frozenset({str, int, bool, type(None), Decimal})
+
+
+def _default(obj: object) -> object:
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, Enum):
+        return obj.value
+    raise TypeError(f"A {type(obj).__name__} cannot be written to the audit trail.")
+
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
+)
+
+
+def _find_float(obj: object) -> list[str] | None:
+    """The path to the first float in `obj`, innermost step first; None if there is none."""
+    if type(obj) in _FLOAT_FREE:
+        return None
+    if isinstance(obj, float):
+        return []
+    if isinstance(obj, Enum):
+        return _find_float(obj.value)
+    if isinstance(obj, dict):
+        keys_and_values = map(type, (*obj, *obj.values()))
+        if _FLOAT_FREE.issuperset(keys_and_values):  # a flat dict, the common case, settled in C
+            return None
+        for key, item in obj.items():
+            if isinstance(key, float):
+                return [f"[{key!r}] (a key)"]
+            if (found := _find_float(item)) is not None:
+                return [*found, f".{key}"]
+    elif isinstance(obj, list | tuple):
+        for index, item in enumerate(obj):
+            if (found := _find_float(item)) is not None:
+                return [*found, f"[{index}]"]
+    return None
+
+
+def canonical_json(obj: object) -> str:
+    """Sorted, compact, UTF-8 JSON; Decimal as str, Enum as its value; a float raises TypeError."""
+    text = _ENCODER.encode(obj)  # first, so a cycle is reported by json rather than recursed into
+    # json writes floats itself without asking `default`, so float discipline needs its own walk.
+    if (found := _find_float(obj)) is not None:
+        raise TypeError(f"float in audit payload at ${''.join(reversed(found))}: use Decimal")
+    return text
+
+
+# --- records ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRecord:
+    seq: int
+    step: int
+    type: str
+    state: str
+    payload: Mapping[str, object]  # as redacted, hashed and written
+    prev: str
+    hash: str
+
+
+def encode_record(
+    *, seq: int, step: int, type: str, state: str, payload: Mapping[str, object], prev: str
+) -> tuple[str, str]:
+    """The record's line (without its newline) and its hash; see docs/audit-format.md."""
+    # The verifier reads seq, step and prev back from the line's tail: hold them to that shape.
+    for field, value, least in (("seq", seq, 1), ("step", step, 0)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ValueError(f"The record's {field} must be an integer of at least {least}.")
+    if not isinstance(type, str) or not isinstance(state, str):
+        raise TypeError("The record's type and state must be strings.")
+    if not isinstance(prev, str) or not _HEX64.fullmatch(prev):
+        raise ValueError("The record's prev must be 64 lowercase hex digits.")
+    if not isinstance(payload, Mapping):
+        raise TypeError("The record's payload must be a mapping.")
+    payload = payload if isinstance(payload, dict) else dict(payload)
+    body = canonical_json(
+        {"payload": payload, "prev": prev, "seq": seq, "state": state, "step": step, "type": type}
+    )
+    try:
+        digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    except UnicodeEncodeError:
+        raise ValueError("The record holds text that is not valid Unicode.") from None
+    # "hash" sorts before every other key, so splicing it in keeps the line canonical JSON.
+    return f'{{"hash":"{digest}",{body[1:]}', digest
+
+
+# --- sinks --------------------------------------------------------------------------------------
+
+
+class AuditSink(Protocol):
+    name: str  # display name for messages: "memory", or the path as configured
+
+    def open(self) -> None: ...  # AuditSinkError if unusable
+
+    def write(self, line: str) -> None: ...  # a line without newline; AuditSinkError on failure
+
+    def close(self) -> None: ...  # also called after a failed write: release, do not seal
+
+
+class MemorySink:
+    """Keeps the lines in a list, for tests and rehearsals that need no file."""
+
+    def __init__(self) -> None:
+        self.name = "memory"
+        self.lines: list[str] = []
+
+    def open(self) -> None:
+        pass
+
+    def write(self, line: str) -> None:
+        self.lines.append(line)
+
+    def close(self) -> None:
+        pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    written = os.write(fd, data)
+    while written < len(data):  # a short write is legal; finish it rather than tear the line
+        written += os.write(fd, data[written:])
+
+
+class JsonlFileSink:
+    """Appends lines to a file that this session creates, and seals it on a clean close.
+
+    Each record reaches the kernel in one write(2) of line + newline, so no process buffer is left
+    to flush; `fsync` decides when the disk is forced. After a failed write the sink is dead:
+    later writes fail too, and close() releases the file without sealing it.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        fsync: Literal["never", "per_record", "on_close"] = "never",
+        name: str | None = None,
+    ) -> None:
+        if fsync not in ("never", "per_record", "on_close"):
+            raise ValueError(f"Unknown fsync policy {fsync!r}: use never, per_record or on_close.")
+        self.path = Path(path)
+        self.name = str(path) if name is None else name
+        self.seal_path = self.path.with_name(self.path.name + ".seal")
+        self.count = 0
+        self.head = GENESIS_HASH
+        self._fsync = fsync
+        self._fd: int | None = None
+        self._state: Literal["new", "open", "dead", "closed"] = "new"
+
+    def _error(self, what: str, exc: OSError | None = None) -> AuditSinkError:
+        # The strerror only: str(exc) carries the file name, perhaps an absolute path.
+        if isinstance(exc, FileNotFoundError):
+            what += ": its directory does not exist"
+        elif exc is not None:
+            what += f": {(exc.strerror or type(exc).__name__).lower()}"
+        return AuditSinkError(f"The audit sink {self.name} {what}.")
+
+    def open(self) -> None:
+        if self._state != "new":
+            raise self._error("was opened before, and a sink serves one session")
+        if self.seal_path.exists():
+            raise self._error("cannot be opened: a seal from an earlier session lies beside it")
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise self._error("cannot be opened", exc) from None
+        if os.fstat(fd).st_size:
+            os.close(fd)
+            raise self._error(
+                "cannot be opened: the file already holds records, and an audit file is never "
+                "appended to by a second session"
+            )
+        self._fd, self._state = fd, "open"
+
+    def write(self, line: str) -> None:
+        if self._fd is None or self._state != "open":
+            raise self._error(f"is {self._state} and takes no records")
+        try:
+            _write_all(self._fd, (line + "\n").encode("utf-8"))
+            self.count, self.head = self.count + 1, line[_HASH]
+            if self._fsync == "per_record":
+                os.fsync(self._fd)
+        except OSError as exc:
+            self._state = "dead"
+            raise self._error("could not write a record", exc) from None
+
+    def close(self) -> None:
+        fd, sealing = self._fd, self._state == "open"
+        self._fd, self._state = None, "closed"
+        if fd is None:
+            return
+        try:
+            try:
+                if sealing and self._fsync != "never":
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            if sealing:
+                self._write_seal()
+        except OSError as exc:
+            raise self._error("could not be closed and sealed", exc) from None
+
+    def _write_seal(self) -> None:
+        # Atomic replace: a reader sees no seal or a whole one, never half of one.
+        seal = {"count": self.count, "file": self.path.name, "format": FORMAT, "head": self.head}
+        temp = self.seal_path.with_name(f".{self.seal_path.name}.tmp")
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+            try:
+                _write_all(fd, (canonical_json(seal) + "\n").encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, self.seal_path)
+        except OSError:
+            with suppress(OSError):
+                temp.unlink()
+            raise
+        directory = os.open(self.seal_path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # makes the rename itself durable
+        finally:
+            os.close(directory)
+
+
+# --- the trail ----------------------------------------------------------------------------------
+
+
+class AuditTrail:
+    """Redacts, encodes and chains records, and writes each to every live sink.
+
+    A sink that fails is dropped, and the failure raised once the others have the record: a record
+    is never lost silently, and the caller decides whether the session may go on. Without a
+    redactor, a default one still redacts values under sensitive key names.
+    """
+
+    def __init__(self, sinks: Sequence[AuditSink], redactor: Redactor | None = None) -> None:
+        if not sinks:
+            raise ValueError("An audit trail needs at least one sink.")
+        self._sinks = list(sinks)
+        self._redactor = Redactor() if redactor is None else redactor
+        self._state: Literal["new", "open", "closed"] = "new"
+        self.seq = 0
+        self.head = GENESIS_HASH
+        self._step = 0
+
+    @property
+    def sink_names(self) -> tuple[str, ...]:
+        return tuple(sink.name for sink in self._sinks)
+
+    def open(self) -> list[tuple[str, str]]:
+        """Opens every sink; returns (name, reason) for each that failed, and drops those."""
+        if self._state != "new":
+            raise AuditError("The audit trail was opened before, and a trail serves one session.")
+        self._state = "open"
+        failures = []
+        for sink in list(self._sinks):
+            try:
+                sink.open()
+            except Exception as exc:  # one unusable sink must not stop the others
+                self._sinks.remove(sink)
+                failures.append((sink.name, self._reason(exc)))
+        return failures
+
+    def append(
+        self, *, step: int, type: str, state: str, payload: Mapping[str, object]
+    ) -> AuditRecord:
+        if self._state != "open":
+            raise AuditError(f"The audit trail is {self._state}, not open, and takes no records.")
+        if not self._sinks:
+            raise AuditSinkError("No audit sink is left, so the record cannot be written.")
+        if isinstance(step, int) and step < self._step:
+            raise ValueError(f"The step must not go back: step {step} follows step {self._step}.")
+        safe = self._redactor.redact(payload)  # before hashing: the hash covers what is written
+        seq, prev = self.seq + 1, self.head
+        line, digest = encode_record(
+            seq=seq, step=step, type=type, state=state, payload=safe, prev=prev
+        )
+        self.seq, self.head, self._step = seq, digest, step
+        failures = []
+        for sink in list(self._sinks):
+            try:
+                sink.write(line)
+            except Exception as exc:  # the other sinks still get the record
+                self._sinks.remove(sink)
+                failures.append(f"{sink.name} ({self._reason(exc)})")
+                with suppress(Exception):
+                    sink.close()
+        if failures:
+            raise AuditSinkError(
+                f"Audit record {seq} could not be written to {'; '.join(failures)}; "
+                f"it was written to {', '.join(self.sink_names) or 'no sink'}."
+            )
+        return AuditRecord(
+            seq=seq, step=step, type=type, state=state, payload=safe, prev=prev, hash=digest
+        )
+
+    def close(self) -> None:
+        """Closes every live sink (file sinks seal); a second call does nothing."""
+        if self._state == "closed":
+            return
+        self._state = "closed"
+        failures = []
+        for sink in self._sinks:
+            try:
+                sink.close()
+            except Exception as exc:  # close the rest before reporting
+                failures.append(f"{sink.name} ({self._reason(exc)})")
+        self._sinks = []
+        if failures:
+            raise AuditSinkError(f"Audit sinks failed to close: {'; '.join(failures)}.")
+
+    def _reason(self, exc: Exception) -> str:
+        text = str(exc) if isinstance(exc, AuditSinkError) else f"{type(exc).__name__}: {exc}"
+        return self._redactor.redact_text(text)
+
+
+# --- verification -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyResult:
+    ok: bool
+    count: int  # records that verify, from the first up to the first bad line
+    head: str  # the hash of the last of them; GENESIS_HASH if none
+    first_bad_line: int | None = None  # 1-based
+    reason: str | None = None
+    torn_tail: bool = False
+    sealed: bool = False  # a seal lies beside the file (verify_file only)
+
+
+def _verify(lines: Iterable[bytes | str], *, stream: bool) -> VerifyResult:
+    # Structural, without json.loads per line: a matching hash proves the body is the one that
+    # was hashed, and prev/seq/step are read from the body's fixed tail.
+    head, count, last_step, sha256 = GENESIS_HASH.encode(), 0, 0, hashlib.sha256
+    number, reason = 0, None
+    for number, item in enumerate(lines, start=1):
+        line = item.encode("utf-8") if isinstance(item, str) else item
+        if line.endswith(b"\n"):
+            line, stream = line[:-1], True
+        elif stream:
+            reason = (
+                f"torn last line {number}: the file ends mid-record (crash during append?); "
+                f"the {number - 1} records before it verify."
+            )
+            break
+        digest = line[_HASH]
+        if not line.startswith(b'{"hash":"') or line[73:86] != b'","payload":':
+            reason = f"line {number} is malformed: it lacks the canonical record prefix."
+            break
+        if sha256(b"{" + line[_BODY_START:]).hexdigest().encode() != digest:
+            reason = f"hash mismatch at line {number}: the record was modified."
+            break
+        tail = _TAIL.fullmatch(line, max(line.rfind(b',"prev":"'), 0))
+        if tail is None:
+            reason = f"line {number} is malformed: it lacks the canonical record tail."
+            break
+        if tail[1] != head:
+            linked = "the genesis hash" if number == 1 else f"the hash of line {number - 1}"
+            reason = (
+                f"prev mismatch at line {number}: its prev is not {linked}, so a record was "
+                "deleted, inserted or reordered before this line."
+            )
+            break
+        if int(tail[2]) != count + 1:
+            reason = f"seq not consecutive at line {number}: {int(tail[2])} after {count}."
+            break
+        if int(tail[3]) < last_step:
+            reason = f"step decreasing at line {number}: {int(tail[3])} after {last_step}."
+            break
+        head, count, last_step = digest, count + 1, int(tail[3])
+    return VerifyResult(
+        ok=reason is None,
+        count=count,
+        head=head.decode(),
+        first_bad_line=None if reason is None else number,
+        reason=reason,
+        torn_tail=reason is not None and reason.startswith("torn"),
+    )
+
+
+def verify_lines(lines: Iterable[bytes | str]) -> VerifyResult:
+    """Verifies records given one per item, each with or without its newline.
+
+    Once an item has carried its newline (as when iterating a file), an item without one is a
+    torn last line; items that never carry one (like `MemorySink.lines`) are whole lines.
+    """
+    return _verify(lines, stream=False)
+
+
+def verify_file(path: Path) -> VerifyResult:
+    """Verifies a log file and, when `<path>.seal` exists, that the file matches its seal."""
+    path = Path(path)
+    with path.open("rb") as handle:
+        result = _verify(handle, stream=True)
+    try:
+        seal_bytes = path.with_name(path.name + ".seal").read_bytes()
+    except FileNotFoundError:
+        return result
+    result = replace(result, sealed=True)
+    if not result.ok:
+        return result  # the first bad line is the finding; a seal cannot vouch for the rest
+    try:
+        seal = json.loads(seal_bytes)
+        count, head, name, fmt = seal["count"], seal["head"], seal["file"], seal["format"]
+    except (ValueError, KeyError, TypeError):
+        count = head = name = fmt = None
+    if fmt != FORMAT or not isinstance(count, int) or not isinstance(head, str):
+        reason = f"the seal of {path.name} is malformed, so it cannot vouch for the file."
+    elif name != path.name:
+        reason = f"the seal names file {name!r}, not {path.name!r}."
+    elif result.count < count:
+        reason = (
+            f"truncated: the seal records {count} records with head {head}, "
+            f"the file has {result.count}."
+        )
+    elif result.count > count:
+        reason = f"the file has {result.count} records, more than the {count} its seal records."
+    elif result.head != head:
+        reason = f"head mismatch: the seal records head {head}, the file's is {result.head}."
+    else:
+        return result
+    return replace(result, ok=False, reason=reason)

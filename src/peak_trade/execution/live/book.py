@@ -1,0 +1,210 @@
+"""The session's own book: its orders as it understands them from execution reports, and positions.
+
+`apply_report` is pure: it decides what one report does to one order. `SessionBook` holds the
+current orders and positions and is the only mutable part. Memory stays flat over long sessions:
+closed orders are kept only in a bounded window (for late reports and expectations), and the
+position invariant is fed by running sums rather than a fill ledger.
+
+Positions are derived twice on purpose: from trade reports' `last_qty`, and from the changes of
+each order's `cum_qty`. The runtime invariant "position = signed sum of fills" compares the two,
+so an inconsistent report or a bookkeeping bug shows up as a breach.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import Enum
+
+from peak_trade.execution.broker.model import (
+    ZERO,
+    ExecType,
+    ExecutionReport,
+    NewOrder,
+    OrderStatus,
+    OrderType,
+    Side,
+    report_violations,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderState:
+    client_order_id: str
+    symbol: str
+    side: Side
+    order_qty: Decimal
+    order_type: OrderType
+    limit_price: Decimal | None
+    submitted_step: int
+    number: int = 0  # submission order within the session
+    status: OrderStatus = OrderStatus.PENDING_NEW
+    cum_qty: Decimal = ZERO
+    leaves_qty: Decimal = ZERO
+    notional: Decimal = ZERO  # sum of last_qty * last_px over applied trades
+    exec_ids: frozenset[str] = frozenset()
+    fills: int = 0
+
+    @property
+    def avg_px(self) -> Decimal | None:
+        return self.notional / self.cum_qty if self.cum_qty else None
+
+    def to_payload(self) -> dict[str, object]:
+        avg = self.avg_px
+        return {
+            "client_order_id": self.client_order_id,
+            "symbol": self.symbol,
+            "side": self.side.value,
+            "order_qty": str(self.order_qty),
+            "status": self.status.value,
+            "cum_qty": str(self.cum_qty),
+            "leaves_qty": str(self.leaves_qty),
+            "avg_px": None if avg is None else str(avg),
+            "fills": self.fills,
+        }
+
+
+def new_order_state(order: NewOrder, step: int, number: int = 0) -> OrderState:
+    return OrderState(
+        number=number,
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=order.side,
+        order_qty=order.qty,
+        order_type=order.order_type,
+        limit_price=order.limit_price,
+        submitted_step=step,
+        leaves_qty=order.qty,
+    )
+
+
+class Outcome(Enum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # exec id already applied: applied once, audited as duplicate
+    UNKNOWN_ORDER = "unknown_order"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportResult:
+    outcome: Outcome
+    order: OrderState | None
+    violations: tuple[str, ...] = ()
+
+
+def apply_report(order: OrderState | None, report: ExecutionReport) -> ReportResult:
+    """What `report` does to `order` (None when the session does not know the order)."""
+    if order is None:
+        return ReportResult(
+            outcome=Outcome.UNKNOWN_ORDER,
+            order=None,
+            violations=(f"report {report.exec_id} for unknown order {report.client_order_id}",),
+        )
+    if report.exec_id in order.exec_ids:
+        return ReportResult(outcome=Outcome.DUPLICATE, order=order)
+    violations = report_violations(report, previous_cum=order.cum_qty)
+    identity = (report.symbol, report.side, report.order_qty)
+    if report.exec_type is not ExecType.CANCEL_REJECTED and identity != (
+        order.symbol,
+        order.side,
+        order.order_qty,
+    ):
+        violations.append(
+            f"report describes {report.side.value} {report.order_qty} {report.symbol}, "
+            f"the session sent {order.side.value} {order.order_qty} {order.symbol}"
+        )
+    is_trade = report.exec_type is ExecType.TRADE
+    if is_trade and order.status.is_closed:
+        violations.append(f"trade on an order already {order.status.value}")
+    if report.exec_type is ExecType.CANCEL_REJECTED:
+        # A cancel reject carries the order's current status and changes nothing else.
+        updated = replace(order, exec_ids=order.exec_ids | {report.exec_id})
+        if report.status is not OrderStatus.REJECTED:
+            updated = replace(updated, status=report.status)
+        return ReportResult(outcome=Outcome.APPLIED, order=updated, violations=tuple(violations))
+    last_px = report.last_px or ZERO
+    updated = replace(
+        order,
+        status=report.status,
+        cum_qty=report.cum_qty,
+        leaves_qty=report.leaves_qty,
+        notional=order.notional + report.last_qty * last_px if is_trade else order.notional,
+        exec_ids=order.exec_ids | {report.exec_id},
+        fills=order.fills + 1 if is_trade else order.fills,
+    )
+    return ReportResult(outcome=Outcome.APPLIED, order=updated, violations=tuple(violations))
+
+
+@dataclass(slots=True)
+class SessionBook:
+    """Open orders, a bounded window of closed ones, positions and running totals."""
+
+    closed_retention: int = 10_000
+    open_orders: dict[str, OrderState] = field(default_factory=dict)
+    closed_orders: OrderedDict[str, OrderState] = field(default_factory=OrderedDict)
+    positions: dict[str, Decimal] = field(default_factory=dict)  # from last_qty of trades
+    signed_cum: dict[str, Decimal] = field(default_factory=dict)  # from cum_qty changes
+    orders_submitted: int = 0
+    fills: int = 0
+    duplicates: int = 0
+    status_counts: dict[str, int] = field(default_factory=dict)  # final status of closed orders
+
+    def known(self, client_order_id: str) -> OrderState | None:
+        return self.open_orders.get(client_order_id) or self.closed_orders.get(client_order_id)
+
+    def add(self, order: NewOrder, step: int) -> OrderState:
+        self.orders_submitted += 1
+        state = new_order_state(order, step, self.orders_submitted)
+        self.open_orders[order.client_order_id] = state
+        return state
+
+    def apply(self, report: ExecutionReport) -> ReportResult:
+        previous = self.known(report.client_order_id)
+        result = apply_report(previous, report)
+        if result.outcome is Outcome.DUPLICATE:
+            self.duplicates += 1
+        if result.outcome is not Outcome.APPLIED or previous is None or result.order is None:
+            return result
+        updated = result.order
+        symbol = updated.symbol
+        if report.exec_type is ExecType.TRADE:
+            self.fills += 1
+            signed_last = report.last_qty if updated.side is Side.BUY else -report.last_qty
+            self.positions[symbol] = self.positions.get(symbol, ZERO) + signed_last
+        delta_cum = updated.cum_qty - previous.cum_qty
+        if delta_cum:
+            signed = delta_cum if updated.side is Side.BUY else -delta_cum
+            self.signed_cum[symbol] = self.signed_cum.get(symbol, ZERO) + signed
+        self._store(previous, updated)
+        return result
+
+    def _store(self, previous: OrderState, updated: OrderState) -> None:
+        cid = updated.client_order_id
+        if not updated.status.is_closed:
+            self.open_orders[cid] = updated
+            self.closed_orders.pop(cid, None)
+            return
+        if not previous.status.is_closed:
+            self.status_counts[updated.status.value] = (
+                self.status_counts.get(updated.status.value, 0) + 1
+            )
+        self.open_orders.pop(cid, None)
+        self.closed_orders[cid] = updated
+        self.closed_orders.move_to_end(cid)
+        # Bounded: one eviction per insertion keeps the window at its configured size.
+        if len(self.closed_orders) > self.closed_retention:
+            self.closed_orders.popitem(last=False)
+
+    def position_breaks(self) -> list[str]:
+        """Symbols whose position differs from the signed sum of their orders' filled quantity."""
+        return [
+            f"{symbol}: position {self.positions.get(symbol, ZERO)} "
+            f"!= signed cum_qty {self.signed_cum.get(symbol, ZERO)}"
+            for symbol in sorted(self.positions.keys() | self.signed_cum.keys())
+            if self.positions.get(symbol, ZERO) != self.signed_cum.get(symbol, ZERO)
+        ]
+
+    def orders(self) -> dict[str, OrderState]:
+        """Every order still known: open ones and the retained window of closed ones."""
+        merged = [*self.closed_orders.values(), *self.open_orders.values()]
+        return {o.client_order_id: o for o in sorted(merged, key=lambda o: o.number)}

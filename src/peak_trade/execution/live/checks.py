@@ -1,0 +1,293 @@
+"""Preflight and runtime checks: pure functions from a snapshot of facts to named verdicts.
+
+Each check has a stable name (scenarios and operators refer to it) and returns a sentence that
+says what was found and what to fix. A check that raises is a failed check, never a pass: the
+session fails closed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from peak_trade.execution.broker.protocol import BrokerHealth, BrokerKind
+from peak_trade.execution.live.book import SessionBook
+from peak_trade.execution.live.config import (
+    AUDIT_SINK_KINDS,
+    FSYNC_POLICIES,
+    HARD_MAX_STEPS,
+    SessionConfig,
+)
+
+SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9._/:-]{0,31}")
+MIN_SECRET_LENGTH = 4
+MAX_DRAIN_STEPS = 10_000
+# Any of these in the environment is someone asking for a live session; peak_trade has none.
+LIVE_ENV_PATTERN = re.compile(r"PEAK_TRADE_\w*(LIVE|ENABLE|REAL|PROD)\w*", re.IGNORECASE)
+
+PREFLIGHT_CHECKS = (
+    "config_keys_known",
+    "live_disabled",
+    "live_environment_clear",
+    "allowlist_valid",
+    "broker_is_mock",
+    "audit_sink_writable",
+    "step_bound_configured",
+    "runtime_limits_valid",
+    "secrets_redactable",
+)
+
+RUNTIME_INVARIANTS = (
+    "broker_healthy",
+    "broker_calls_succeed",
+    "orders_within_allowlist",
+    "execution_reports_sound",
+    "position_matches_fills",
+    "audit_sequence_increasing",
+    "audit_sink_healthy",
+    "drain_within_bound",
+    "broker_is_mock",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+    def to_payload(self) -> dict[str, object]:
+        return {"check": self.name, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Breach:
+    invariant: str
+    detail: str
+
+    def to_payload(self) -> dict[str, object]:
+        return {"invariant": self.invariant, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreflightFacts:
+    """Everything preflight judges, gathered by the orchestrator before any check runs."""
+
+    config: SessionConfig
+    broker_kind: object
+    audit_failures: tuple[tuple[str, str], ...]
+    environ_names: tuple[str, ...]
+
+
+def _guarded(name: str, check: Callable[[], tuple[bool, str]]) -> CheckResult:
+    try:
+        ok, detail = check()
+    except Exception as exc:  # a check that raises is a failed check, never a pass
+        return CheckResult(name=name, ok=False, detail=f"check raised {type(exc).__name__}: {exc}")
+    return CheckResult(name=name, ok=ok, detail=detail)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_config_keys(config: SessionConfig) -> tuple[bool, str]:
+    if config.unknown_keys:
+        keys = ", ".join(config.unknown_keys)
+        return False, (
+            f"unknown config keys: {keys}; fix the spelling "
+            "(an unknown key is never ignored: it could be a misspelt safety switch)"
+        )
+    return True, "every config key is known"
+
+
+def check_live_disabled(config: SessionConfig) -> tuple[bool, str]:
+    enabled, override = config.live.enabled, config.live.test_override
+    if not isinstance(enabled, bool):
+        return False, f"live.enabled must be the boolean false, found {type(enabled).__name__}"
+    if not isinstance(override, bool):
+        return False, f"live.test_override must be a boolean, found {type(override).__name__}"
+    if not enabled:
+        return True, "live trading is off"
+    if override:
+        return True, (
+            "live.enabled is set under the explicit test override; the session still runs "
+            "against the mock broker only"
+        )
+    return False, (
+        "live.enabled is true without live.test_override: peak_trade never trades live; "
+        "set live.enabled to false"
+    )
+
+
+def check_live_environment(environ_names: Iterable[str]) -> tuple[bool, str]:
+    asking = sorted(n for n in environ_names if LIVE_ENV_PATTERN.fullmatch(n))
+    if asking:
+        return False, (
+            f"environment variable(s) {', '.join(asking)} ask for a live session; "
+            "peak_trade has no live mode: unset them"
+        )
+    return True, "no environment variable asks for a live session"
+
+
+def check_allowlist(config: SessionConfig) -> tuple[bool, str]:
+    allowlist = config.allowlist
+    if allowlist is None:
+        return False, "no allowlist configured: list the symbols the session may trade"
+    if not isinstance(allowlist, tuple):
+        return False, f"the allowlist must be a list of symbols, found {type(allowlist).__name__}"
+    if not allowlist:
+        return False, "the allowlist is empty: list the symbols the session may trade"
+    bad = [s for s in allowlist if not (isinstance(s, str) and SYMBOL_PATTERN.fullmatch(s))]
+    if bad:
+        shown = ", ".join(repr(s) for s in bad)
+        return False, (
+            f"malformed symbols in the allowlist: {shown}; a symbol is 1-32 upper-case letters, "
+            "digits or . _ / : -, starting with a letter or digit"
+        )
+    duplicates = sorted({s for s in allowlist if allowlist.count(s) > 1})
+    if duplicates:
+        return False, f"symbols listed twice in the allowlist: {', '.join(duplicates)}"
+    return True, f"{len(allowlist)} symbol(s) allowed: {', '.join(allowlist)}"
+
+
+def check_broker_is_mock(config: SessionConfig, broker_kind: object) -> tuple[bool, str]:
+    if config.broker_kind != BrokerKind.MOCK.value:
+        return False, (
+            f"config broker_kind is {config.broker_kind!r}: only the mock broker exists; "
+            "set broker_kind to 'mock'"
+        )
+    if broker_kind is not BrokerKind.MOCK:
+        shown = getattr(broker_kind, "value", broker_kind)
+        return False, f"the adapter handed to the session is of kind {shown!r}, not 'mock': refused"
+    return True, "broker adapter is the mock"
+
+
+def check_audit_sink(config: SessionConfig, failures: Iterable[tuple[str, str]]) -> tuple[bool, str]:
+    sink, fsync = config.audit.sink, config.audit.fsync
+    if sink not in AUDIT_SINK_KINDS:
+        return False, f"unknown audit sink {sink!r}; use one of {', '.join(AUDIT_SINK_KINDS)}"
+    if fsync not in FSYNC_POLICIES:
+        return False, f"unknown fsync policy {fsync!r}; use one of {', '.join(FSYNC_POLICIES)}"
+    problems = [f"{name}: {reason}" for name, reason in failures]
+    if problems:
+        return False, "audit sink unusable: " + "; ".join(problems)
+    return True, f"audit sink {sink} is open and writable"
+
+
+def check_step_bound(config: SessionConfig) -> tuple[bool, str]:
+    max_steps, drain = config.max_steps, config.drain_steps
+    if max_steps is None:
+        return False, "no step bound configured: set max_steps (every run must have a bound)"
+    if not _is_int(max_steps) or not 1 <= max_steps <= HARD_MAX_STEPS:
+        return False, f"max_steps must be a whole number from 1 to {HARD_MAX_STEPS}, found {max_steps!r}"
+    if not _is_int(drain) or not 1 <= drain <= MAX_DRAIN_STEPS:
+        return False, f"drain_steps must be a whole number from 1 to {MAX_DRAIN_STEPS}, found {drain!r}"
+    return True, f"at most {max_steps} steps, then at most {drain} drain steps"
+
+
+def check_runtime_limits(config: SessionConfig) -> tuple[bool, str]:
+    unhealthy, retention = config.max_unhealthy_steps, config.closed_order_retention
+    if not _is_int(unhealthy) or unhealthy < 0:
+        return False, f"max_unhealthy_steps must be a whole number >= 0, found {unhealthy!r}"
+    if not _is_int(retention) or retention < 1:
+        return False, f"closed_order_retention must be a whole number >= 1, found {retention!r}"
+    return True, f"broker may be unhealthy for {unhealthy} step(s); {retention} closed orders kept"
+
+
+def check_secrets(config: SessionConfig) -> tuple[bool, str]:
+    short = sorted(
+        name
+        for name, value in config.secrets.items()
+        if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH
+    )
+    if short:
+        return False, (
+            f"secret(s) {', '.join(short)} are not strings of at least {MIN_SECRET_LENGTH} "
+            "characters and could not be redacted reliably"
+        )
+    return True, f"{len(config.secrets)} secret(s) registered for redaction"
+
+
+def run_preflight(facts: PreflightFacts) -> list[CheckResult]:
+    """Every preflight check, in the order of PREFLIGHT_CHECKS."""
+    config = facts.config
+    checks: dict[str, Callable[[], tuple[bool, str]]] = {
+        "config_keys_known": lambda: check_config_keys(config),
+        "live_disabled": lambda: check_live_disabled(config),
+        "live_environment_clear": lambda: check_live_environment(facts.environ_names),
+        "allowlist_valid": lambda: check_allowlist(config),
+        "broker_is_mock": lambda: check_broker_is_mock(config, facts.broker_kind),
+        "audit_sink_writable": lambda: check_audit_sink(config, facts.audit_failures),
+        "step_bound_configured": lambda: check_step_bound(config),
+        "runtime_limits_valid": lambda: check_runtime_limits(config),
+        "secrets_redactable": lambda: check_secrets(config),
+    }
+    return [_guarded(name, checks[name]) for name in PREFLIGHT_CHECKS]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepFacts:
+    """What one step observed, for the runtime invariants."""
+
+    health: BrokerHealth | None  # None when asking for it raised (see call_failures)
+    unhealthy_streak: int
+    max_unhealthy_steps: int
+    allowlist: frozenset[str]
+    report_violations: tuple[str, ...]
+    call_failures: tuple[str, ...]
+    audit_failures: tuple[str, ...]
+    audit_sequence_problem: str | None
+    broker_kind: object
+
+
+def run_runtime_checks(facts: StepFacts, book: SessionBook) -> list[Breach]:
+    """The invariants broken after a step, each named with the values involved."""
+
+    def health() -> tuple[bool, str]:
+        if facts.health is None or facts.health.ok:
+            return True, ""
+        streak, allowed = facts.unhealthy_streak, facts.max_unhealthy_steps
+        return streak <= allowed, (
+            f"broker unhealthy for {streak} consecutive step(s), allowed {allowed}: "
+            f"{facts.health.detail}"
+        )
+
+    def allowlist() -> tuple[bool, str]:
+        outside = sorted(
+            f"{o.client_order_id} ({o.symbol})"
+            for o in book.open_orders.values()
+            if o.symbol not in facts.allowlist
+        )
+        return not outside, f"orders outside the allowlist: {', '.join(outside)}"
+
+    def positions() -> tuple[bool, str]:
+        breaks = book.position_breaks()
+        return not breaks, "; ".join(breaks)
+
+    def listed(items: tuple[str, ...]) -> Callable[[], tuple[bool, str]]:
+        return lambda: (not items, "; ".join(items))
+
+    def mock_only() -> tuple[bool, str]:
+        return facts.broker_kind is BrokerKind.MOCK, "the broker adapter is no longer the mock"
+
+    checks: dict[str, Callable[[], tuple[bool, str]]] = {
+        "broker_healthy": health,
+        "broker_calls_succeed": listed(facts.call_failures),
+        "orders_within_allowlist": allowlist,
+        "execution_reports_sound": listed(facts.report_violations),
+        "position_matches_fills": positions,
+        "audit_sequence_increasing": lambda: (
+            facts.audit_sequence_problem is None,
+            facts.audit_sequence_problem or "",
+        ),
+        "audit_sink_healthy": listed(facts.audit_failures),
+        "broker_is_mock": mock_only,
+    }
+    breaches = []
+    for name, check in checks.items():
+        result = _guarded(name, check)
+        if not result.ok:
+            breaches.append(Breach(invariant=name, detail=result.detail))
+    return breaches

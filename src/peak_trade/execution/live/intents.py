@@ -1,0 +1,50 @@
+"""Order intents: what a strategy asks the session to do. The orchestrator never invents orders;
+it only acts on intents from an injected source, and only while the session is active."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from peak_trade.execution.broker.model import NewOrder
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitIntent:
+    order: NewOrder
+    note: str | None = None  # free text for the audit (redacted like everything else)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelIntent:
+    client_order_id: str
+
+
+OrderIntent = SubmitIntent | CancelIntent
+
+
+class IntentSource(Protocol):
+    def intents_for(self, step: int) -> Sequence[OrderIntent]: ...
+
+
+class ScriptedIntents:
+    """Intents fixed in advance, by logical step (tests and scenarios)."""
+
+    __slots__ = ("_by_step",)
+
+    def __init__(self, by_step: Mapping[int, Iterable[OrderIntent]] | None = None) -> None:
+        self._by_step = {step: tuple(intents) for step, intents in (by_step or {}).items()}
+
+    def intents_for(self, step: int) -> Sequence[OrderIntent]:
+        return self._by_step.get(step, ())
+
+    def add(self, step: int, *intents: OrderIntent) -> None:
+        self._by_step[step] = self._by_step.get(step, ()) + intents
+
+
+class NoIntents:
+    __slots__ = ()
+
+    def intents_for(self, step: int) -> Sequence[OrderIntent]:
+        return ()

@@ -1,0 +1,494 @@
+"""LiveSessionOrchestrator: the thin shell that carries out a session's effects.
+
+The decisions live elsewhere and are pure: which state follows (`state.transition`), whether a
+check passes (`checks`), what a report does to an order (`book.apply_report`). This class asks
+them, talks to the broker, and writes one audit record per event, in a fixed order, stamped with
+the logical step clock. It never reads the wall clock and never invents an order.
+
+Every loop here has a named bound: intents per step (the source's finite sequence), reports per
+poll (the broker's finite batch), open orders (the book), and steps (`max_steps`, `drain_steps`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from peak_trade.execution.broker.model import CancelOrder, NewOrder, OrderType
+from peak_trade.execution.broker.protocol import BrokerAdapter, BrokerHealth, BrokerKind
+from peak_trade.execution.live.audit import AuditSinkError, AuditTrail
+from peak_trade.execution.live.book import OrderState, Outcome, SessionBook
+from peak_trade.execution.live.checks import (
+    Breach,
+    CheckResult,
+    PreflightFacts,
+    StepFacts,
+    run_preflight,
+    run_runtime_checks,
+)
+from peak_trade.execution.live.config import HARD_MAX_STEPS, SessionConfig
+from peak_trade.execution.live.errors import (
+    LiveBrokerRefused,
+    SessionClosed,
+    SessionNotRunning,
+    StepBoundExceeded,
+)
+from peak_trade.execution.live.intents import CancelIntent, IntentSource, SubmitIntent
+from peak_trade.execution.live.state import (
+    STEPPING_STATES,
+    TERMINAL_STATES,
+    IllegalTransition,
+    SessionState,
+    Trigger,
+    transition,
+)
+
+S = SessionState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionStatus:
+    """A snapshot of the session for operators and tests."""
+
+    state: SessionState
+    step: int
+    orders_submitted: int
+    fills: int
+    open_orders: tuple[OrderState, ...]
+    positions: Mapping[str, Decimal]
+    failed_checks: tuple[str, ...]
+    breaches: tuple[Breach, ...]
+    audit_records: int
+    audit_head: str
+    summary: Mapping[str, object] | None = field(default=None)
+
+
+def pretrade_refusal(
+    order: NewOrder, allowlist: frozenset[str], book: SessionBook
+) -> tuple[str, str] | None:
+    """(rule, detail) when the session refuses `order` before it reaches the broker, else None."""
+    if order.symbol not in allowlist:
+        return "allowlist", f"{order.symbol} is not in the allowlist"
+    if book.known(order.client_order_id) is not None:
+        return "duplicate_client_order_id", f"client order id {order.client_order_id} already used"
+    if order.qty <= 0:
+        return "positive_quantity", f"quantity {order.qty} is not positive"
+    if order.order_type is OrderType.LIMIT and (order.limit_price is None or order.limit_price <= 0):
+        return "limit_price", f"limit order without a positive limit price ({order.limit_price})"
+    return None
+
+
+class LiveSessionOrchestrator:
+    def __init__(
+        self,
+        *,
+        config: SessionConfig,
+        broker: BrokerAdapter,
+        intents: IntentSource,
+        audit: AuditTrail,
+        environ_names: Iterable[str] = (),
+    ) -> None:
+        self._config = config
+        self._broker = broker
+        self._intents = intents
+        self._audit = audit
+        self._environ_names = tuple(sorted(environ_names))
+        self._state = S.INIT
+        self._step = 0
+        retention = config.closed_order_retention
+        self._book = SessionBook(closed_retention=retention if isinstance(retention, int) else 1)
+        self._allowlist: frozenset[str] = frozenset()
+        self._max_steps = 0  # no steps until preflight has accepted the configured bound
+        self._drain_steps = 1
+        self._max_unhealthy = 0
+        self._failed_checks: tuple[str, ...] = ()
+        self._breaches: tuple[Breach, ...] = ()
+        self._unhealthy_streak = 0
+        self._drain_started = 0
+        self._cancels_sent: set[str] = set()
+        self._summary: dict[str, object] | None = None
+        self._audit_open_failures: tuple[tuple[str, str], ...] | None = None
+        self._closed = False
+        # Problems seen during the current step, judged by the runtime checks at its end.
+        self._report_violations: list[str] = []
+        self._call_failures: list[str] = []
+        self._audit_failures: list[str] = []
+        self._sequence_problem: str | None = None
+
+    # ----------------------------------------------------------------------------- public API
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    @property
+    def step_clock(self) -> int:
+        return self._step
+
+    @property
+    def book(self) -> SessionBook:
+        return self._book
+
+    def preflight(self) -> list[CheckResult]:
+        """Run every startup check; all pass -> PREFLIGHT_OK, any fails -> PREFLIGHT_FAILED."""
+        self._require(Trigger.PREFLIGHT_PASSED)
+        failures = self._open_audit()
+        config = self._config
+        self._record(
+            "session_opened",
+            {"session_id": config.session_id, "config": config.to_payload()},
+        )
+        results = run_preflight(
+            PreflightFacts(
+                config=config,
+                broker_kind=self._broker_kind(),
+                audit_failures=failures,
+                environ_names=self._environ_names,
+            )
+        )
+        for result in results:
+            self._record("preflight_check", result.to_payload())
+        failed = tuple(r.name for r in results if not r.ok)
+        if failed:
+            self._failed_checks = failed
+            self._fire(Trigger.PREFLIGHT_FAILED, failed_checks=list(failed))
+            self._write_summary()
+            return results
+        if config.live.enabled:
+            self._record(
+                "live_override_used",
+                {"detail": "live.enabled set under the explicit test override; mock broker only"},
+            )
+        assert isinstance(config.allowlist, tuple) and isinstance(config.max_steps, int)
+        self._allowlist = frozenset(config.allowlist)
+        self._max_steps = config.max_steps
+        self._drain_steps = int(config.drain_steps)  # type: ignore[call-overload]
+        self._max_unhealthy = int(config.max_unhealthy_steps)  # type: ignore[call-overload]
+        self._fire(Trigger.PREFLIGHT_PASSED)
+        return results
+
+    def start(self) -> None:
+        self._fire(Trigger.START)
+
+    def step(self) -> None:
+        """Advance the logical clock by one step and do that step's work."""
+        self._check_open()
+        state = self._state
+        if state not in STEPPING_STATES:
+            detail = f"step() is refused in state {state.value}: the session is not running"
+            self._record("illegal_operation", {"operation": "step", "detail": detail})
+            raise SessionNotRunning(detail)
+        self._step += 1
+        step = self._step
+        if state is S.DRYRUN_ACTIVE:
+            self._act_on_intents(step)
+        self._apply_reports(step)
+        health = self._poll_health(step)
+        if state is S.ERROR_REQUIRES_OPERATOR:
+            self._reset_step_problems()  # the book stays current; the error waits for its operator
+            return
+        breaches = run_runtime_checks(
+            StepFacts(
+                health=health,
+                unhealthy_streak=self._unhealthy_streak,
+                max_unhealthy_steps=self._max_unhealthy,
+                allowlist=self._allowlist,
+                report_violations=tuple(self._report_violations),
+                call_failures=tuple(self._call_failures),
+                audit_failures=tuple(self._audit_failures),
+                audit_sequence_problem=self._sequence_problem,
+                broker_kind=self._broker_kind(),
+            ),
+            self._book,
+        )
+        self._reset_step_problems()
+        if state is S.STOPPING and not breaches:
+            if not self._book.open_orders:
+                self._fire(Trigger.DRAINED)
+                self._write_summary()
+                return
+            if step - self._drain_started >= self._drain_steps:
+                still_open = ", ".join(self._book.open_orders)
+                breaches.append(
+                    Breach(
+                        invariant="drain_within_bound",
+                        detail=f"orders still open after {self._drain_steps} drain step(s): "
+                        f"{still_open}",
+                    )
+                )
+        if breaches:
+            self._breach(breaches)
+        elif state is S.DRYRUN_ACTIVE and step >= self._max_steps:
+            self._begin_stop(Trigger.STOP_REQUESTED, reason=f"step bound {self._max_steps} reached")
+
+    def run_n_steps(self, n: int) -> int:
+        """Run up to `n` steps (fewer if the session ends); refuses n above the step bound."""
+        self._check_open()
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"run_n_steps needs a whole number of steps >= 0, got {n!r}")
+        bound = self._max_steps if self._max_steps else _configured_bound(self._config)
+        if n > bound:
+            detail = f"run_n_steps({n}) exceeds the step bound max_steps={bound}"
+            self._record("step_bound_refused", {"requested": n, "max_steps": bound, "detail": detail})
+            raise StepBoundExceeded(detail)
+        ran = 0
+        for _ in range(n):  # bounded by n <= max_steps
+            if self._state not in STEPPING_STATES:
+                break
+            self.step()
+            ran += 1
+        return ran
+
+    def request_stop(self, reason: str) -> None:
+        """Graceful stop: no new orders, cancel open ones, drain, then STOPPED."""
+        self._begin_stop(Trigger.STOP_REQUESTED, reason=reason)
+
+    def cancel(self, reason: str = "safe stop") -> None:
+        """Safe stop from any state: accepted everywhere (see state.py)."""
+        self._begin_stop(Trigger.CANCEL, reason=reason)
+
+    def acknowledge(self, operator: str, note: str) -> None:
+        """An operator takes responsibility for an error; the session then stops."""
+        if not isinstance(operator, str) or not operator.strip():
+            raise ValueError("acknowledge needs the operator's name")
+        self._begin_stop(Trigger.ACKNOWLEDGE, operator=operator, note=note)
+
+    def close(self) -> None:
+        """Close the audit trail (file sinks write their seal). Idempotent."""
+        if self._closed:
+            return
+        self._record("session_closed", {"final_state": self._state.value})
+        self._closed = True
+        self._audit.close()
+
+    def status(self) -> SessionStatus:
+        return SessionStatus(
+            state=self._state,
+            step=self._step,
+            orders_submitted=self._book.orders_submitted,
+            fills=self._book.fills,
+            open_orders=tuple(self._book.open_orders.values()),
+            positions=dict(self._book.positions),
+            failed_checks=self._failed_checks,
+            breaches=self._breaches,
+            audit_records=self._audit.seq,
+            audit_head=self._audit.head,
+            summary=self._summary,
+        )
+
+    # ----------------------------------------------------------------------------- transitions
+
+    def _require(self, trigger: Trigger) -> None:
+        """Audit and raise if `trigger` is illegal now, before any side effect happens."""
+        self._check_open()
+        try:
+            transition(self._state, trigger)
+        except IllegalTransition as exc:
+            self._record(
+                "illegal_transition",
+                {"state": self._state.value, "trigger": trigger.value, "detail": str(exc)},
+            )
+            raise
+
+    def _fire(self, trigger: Trigger, **details: object) -> SessionState:
+        self._require(trigger)
+        previous, self._state = self._state, transition(self._state, trigger)
+        self._record(
+            "transition",
+            {"from": previous.value, "to": self._state.value, "trigger": trigger.value, **details},
+        )
+        return self._state
+
+    def _begin_stop(self, trigger: Trigger, **details: object) -> None:
+        previous = self._state
+        state = self._fire(trigger, **details)
+        if state is S.STOPPED:
+            if self._summary is None:
+                self._write_summary()
+            return
+        if state not in (S.STOPPING, S.ERROR_REQUIRES_OPERATOR):
+            return  # a self-loop in a terminal state: recorded, nothing to do
+        if state is S.STOPPING and previous is not S.STOPPING:
+            self._drain_started = self._step  # the drain bound counts from entering STOPPING
+        reason = f"session {trigger.value}"
+        for client_order_id in list(self._book.open_orders):  # bounded by the open orders
+            if client_order_id not in self._cancels_sent:
+                self._cancel_order(client_order_id, reason)
+        if state is S.STOPPING and not self._book.open_orders:
+            self._fire(Trigger.DRAINED)
+            self._write_summary()
+
+    def _breach(self, breaches: list[Breach]) -> None:
+        self._breaches = tuple(breaches)
+        for breach in breaches:
+            self._record("invariant_breach", breach.to_payload())
+        self._fire(Trigger.BREACH, invariants=[b.invariant for b in breaches])
+
+    # ----------------------------------------------------------------------------- step work
+
+    def _act_on_intents(self, step: int) -> None:
+        for intent in self._intents.intents_for(step):  # bounded: a finite sequence per step
+            if isinstance(intent, SubmitIntent):
+                self._submit(intent, step)
+            elif isinstance(intent, CancelIntent):
+                self._cancel_order(intent.client_order_id, "strategy cancel")
+
+    def _submit(self, intent: SubmitIntent, step: int) -> None:
+        order = intent.order
+        payload = order.to_payload()
+        if intent.note is not None:
+            payload["note"] = intent.note
+        refusal = (
+            ("audit_sink_failed", "the audit sink failed this step; no order leaves unrecorded")
+            if self._audit_failures
+            else pretrade_refusal(order, self._allowlist, self._book)
+        )
+        if refusal is not None:
+            rule, detail = refusal
+            self._record("order_refused", {**payload, "rule": rule, "detail": detail})
+            return
+        self._guard_mock("submit", order.client_order_id)
+        self._record("order_submitted", payload)
+        if self._audit_failures:  # the record did not persist everywhere: the order stays here
+            detail = "the audit sink failed while recording this order; it was not sent"
+            self._record("order_refused", {**payload, "rule": "audit_sink_failed", "detail": detail})
+            return
+        self._book.add(order, step)
+        try:
+            self._broker.submit(order, step)
+        except Exception as exc:  # the order did not reach the broker: close it here, then breach
+            detail = f"submit {order.client_order_id} raised {type(exc).__name__}: {exc}"
+            self._call_failures.append(detail)
+            self._book.open_orders.pop(order.client_order_id, None)
+            self._record("submit_failed", {"client_order_id": order.client_order_id, "detail": detail})
+
+    def _cancel_order(self, client_order_id: str, reason: str) -> None:
+        if client_order_id not in self._book.open_orders:
+            self._record(
+                "cancel_refused",
+                {"client_order_id": client_order_id, "detail": "no open order with this id"},
+            )
+            return
+        self._guard_mock("cancel", client_order_id)
+        self._cancels_sent.add(client_order_id)
+        self._record("cancel_requested", {"client_order_id": client_order_id, "reason": reason})
+        try:
+            self._broker.cancel(CancelOrder(client_order_id=client_order_id), self._step)
+        except Exception as exc:
+            self._call_failures.append(
+                f"cancel {client_order_id} raised {type(exc).__name__}: {exc}"
+            )
+
+    def _apply_reports(self, step: int) -> None:
+        try:
+            reports = self._broker.poll(step)
+        except Exception as exc:
+            self._call_failures.append(f"poll raised {type(exc).__name__}: {exc}")
+            return
+        book = self._book
+        for report in reports:  # bounded: one finite batch per poll
+            result = book.apply(report)
+            payload = report.to_payload()
+            payload["outcome"] = result.outcome.value
+            if result.violations:
+                payload["violations"] = list(result.violations)
+                self._report_violations.extend(
+                    f"{report.client_order_id} {report.exec_id}: {v}" for v in result.violations
+                )
+            self._record("execution_report", payload)
+            if result.outcome is Outcome.APPLIED and result.order and result.order.status.is_closed:
+                self._cancels_sent.discard(report.client_order_id)
+
+    def _poll_health(self, step: int) -> BrokerHealth | None:
+        try:
+            health = self._broker.health(step)
+        except Exception as exc:
+            self._call_failures.append(f"health raised {type(exc).__name__}: {exc}")
+            return None
+        if not health.ok:
+            self._unhealthy_streak += 1
+            if self._unhealthy_streak == 1:
+                self._record("broker_health", {"ok": False, "detail": health.detail})
+        elif self._unhealthy_streak:
+            self._record(
+                "broker_health",
+                {"ok": True, "detail": f"recovered after {self._unhealthy_streak} step(s)"},
+            )
+            self._unhealthy_streak = 0
+        return health
+
+    def _reset_step_problems(self) -> None:
+        self._report_violations.clear()
+        self._call_failures.clear()
+        self._audit_failures.clear()
+        self._sequence_problem = None
+
+    # ----------------------------------------------------------------------------- helpers
+
+    def _broker_kind(self) -> object:
+        try:
+            return self._broker.kind
+        except Exception as exc:  # an adapter that cannot say what it is, is not the mock
+            return f"unknown ({type(exc).__name__})"
+
+    def _guard_mock(self, operation: str, client_order_id: str) -> None:
+        """Defence in depth behind preflight: no command ever reaches a non-mock adapter."""
+        kind = self._broker_kind()
+        if kind is BrokerKind.MOCK:
+            return
+        shown = getattr(kind, "value", kind)
+        detail = f"{operation} {client_order_id} would reach a broker of kind {shown!r}: refused"
+        self._record("live_broker_refused", {"operation": operation, "detail": detail})
+        if self._state in (S.DRYRUN_ACTIVE, S.STOPPING):
+            self._breach([Breach(invariant="broker_is_mock", detail=detail)])
+        raise LiveBrokerRefused(detail)
+
+    def _open_audit(self) -> tuple[tuple[str, str], ...]:
+        """Open the trail once, on the first record; preflight judges the sinks that failed."""
+        if self._audit_open_failures is None:
+            self._audit_open_failures = tuple(self._audit.open())
+        return self._audit_open_failures
+
+    def _record(self, type_: str, payload: dict[str, object]) -> None:
+        self._open_audit()
+        expected = self._audit.seq + 1
+        try:
+            record = self._audit.append(
+                step=self._step, type=type_, state=self._state.value, payload=payload
+            )
+        except AuditSinkError as exc:
+            self._audit_failures.append(str(exc))
+            return
+        if record.seq != expected and self._sequence_problem is None:
+            self._sequence_problem = f"audit record {record.seq} written where {expected} was due"
+
+    def _write_summary(self) -> None:
+        book = self._book
+        self._summary = {
+            "final_state": self._state.value,
+            "steps": self._step,
+            "orders_submitted": book.orders_submitted,
+            "fills": book.fills,
+            "duplicate_reports": book.duplicates,
+            "orders_by_final_status": dict(sorted(book.status_counts.items())),
+            "open_orders": sorted(book.open_orders),
+            "positions": {s: str(q) for s, q in sorted(book.positions.items())},
+            "failed_checks": list(self._failed_checks),
+        }
+        self._record("session_summary", self._summary)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SessionClosed("the session is closed; start a new one")
+
+    @property
+    def is_terminal(self) -> bool:
+        return self._state in TERMINAL_STATES
+
+
+def _configured_bound(config: SessionConfig) -> int:
+    bound = config.max_steps
+    if isinstance(bound, int) and not isinstance(bound, bool) and 0 < bound <= HARD_MAX_STEPS:
+        return bound
+    return 0

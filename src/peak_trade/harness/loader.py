@@ -1,0 +1,528 @@
+"""Strict YAML loading for scenario files, with a line and column for every node.
+
+Theory of operation: bytes are size-checked and decoded as strict UTF-8, then PyYAML *composes*
+the text into a node tree (never constructs Python objects from it, so no tag can run code). A
+composer hook bounds the nesting depth, wraps every alias so its own position is kept, and marks
+explicit tags. Our own iterative walk then turns the nodes into plain data while it knows the JSON
+path of every node, and refuses what YAML reads surprisingly: duplicate and non-string keys, merge
+keys, tags, YAML 1.1 booleans (`no`), octal/hex/sexagesimal/underscored numbers, exponents, NaN and
+infinity. YAML floats become `Decimal` built from the source text, never from a binary float.
+Aliases are expanded with a node budget and a depth bound, so an alias bomb or a recursive alias
+ends with a problem, not a hang or a RecursionError. Every problem the walk can find is collected
+and raised together as one `ScenarioLoadError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from peak_trade.harness.errors import Problem, ScenarioLoadError
+
+__all__ = ["LoadedDocument", "load_scenario_file", "load_scenario_text", "yaml11_boolean_hint"]
+
+JsonPath = tuple[str | int, ...]
+
+EMPTY_FILE_MESSAGE = (
+    "the file is empty: a scenario is a mapping with id, title, config, broker, steps and expect"
+)
+PLAIN_DECIMAL_ADVICE = 'write prices and quantities as plain decimals, e.g. "190.10"'
+
+_TAG = "tag:yaml.org,2002:"
+_BOM = "\ufeff"
+
+_TRUE_FALSE = re.compile(r"(?i:true|false)")
+_YAML11_BOOLEAN = re.compile(r"(?i:y|n|yes|no|on|off)")
+_PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_PLAIN_DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)")
+_PREFIXED_INT = re.compile(r"[-+]?0(?:[xX][0-9a-fA-F_]+|[oO][0-7_]+|[bB][01_]+)")
+_LEADING_ZERO_INT = re.compile(r"[-+]?0[0-9_]+")
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+_INF_NAN = re.compile(r"[-+]?\.(?i:inf|nan)")
+# Scalars whose source text is worth keeping for hints: numbers in any notation, booleans, nulls.
+_LITERAL_LOOKING = re.compile(
+    r"[-+]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?i:inf|nan)|(?i:y|n|yes|no|on|off|true|false|null|~)"
+)
+_PREFIX_NAMES = {"x": "a hexadecimal", "o": "an octal", "b": "a binary"}
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedDocument:
+    """A scenario document as plain data, with the source position of every node.
+
+    Paths are JSON path tuples (`("steps", 3, "submit", "qty")`); positions are 1-based
+    (line, col). `positions` holds the position of each VALUE node (for an alias: the `*alias`),
+    `key_positions` the position of the KEY of each mapping entry.
+    """
+
+    path: str
+    data: dict[str, object]
+    positions: Mapping[JsonPath, tuple[int, int]]
+    key_positions: Mapping[JsonPath, tuple[int, int]]
+    sources: Mapping[JsonPath, str]
+
+    def locate(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """Position of `path` (its key when `key` is true), else of its nearest known ancestor."""
+        here = tuple(path)
+        if key and here in self.key_positions:
+            return self.key_positions[here]
+        while True:
+            if here in self.positions:
+                return self.positions[here]
+            if not here:
+                return (1, 1)
+            here = here[:-1]
+
+
+def json_pointer(path: Sequence[str | int]) -> str:
+    """RFC 6901 pointer for a path tuple; the root is "/" so that it is never empty."""
+    parts = (str(part).replace("~", "~0").replace("/", "~1") for part in path)
+    return "/" + "/".join(parts)
+
+
+def yaml11_boolean_hint(source: str) -> str:
+    """The advice for a YAML 1.1 boolean word such as `no`, `on` or `y`."""
+    meaning = "true" if source.lower() in ("y", "yes", "on") else "false"
+    return (
+        f"`{source}` is read by YAML 1.1 as a boolean; write '{source}' in quotes for a string "
+        f"or {meaning} for a boolean"
+    )
+
+
+def load_scenario_file(
+    path: str | Path,
+    *,
+    max_bytes: int = 1_048_576,
+    max_nodes: int = 100_000,
+    max_depth: int = 64,
+) -> LoadedDocument:
+    """Read and strictly load one scenario file; raises `ScenarioLoadError` with all problems."""
+    display = str(path)
+    try:
+        size = Path(path).stat().st_size
+        if size > max_bytes:
+            raise ScenarioLoadError([_file_problem(display, _too_big(max_bytes, size))])
+        with open(path, "rb") as stream:
+            raw = stream.read(max_bytes + 1)
+        if len(raw) > max_bytes:  # the file grew after stat()
+            raise ScenarioLoadError([_file_problem(display, _too_big(max_bytes, None))])
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ScenarioLoadError(
+            [_file_problem(display, f"cannot read the file: {reason}")]
+        ) from None
+    return load_scenario_text(
+        raw, path=display, max_bytes=max_bytes, max_nodes=max_nodes, max_depth=max_depth
+    )
+
+
+def load_scenario_text(
+    text_or_bytes: str | bytes,
+    *,
+    path: str = "<string>",
+    max_bytes: int = 1_048_576,
+    max_nodes: int = 100_000,
+    max_depth: int = 64,
+) -> LoadedDocument:
+    """Strictly load scenario YAML given as text or UTF-8 bytes; `path` is only for messages."""
+    if isinstance(text_or_bytes, str):
+        size = len(text_or_bytes.encode("utf-8", "surrogatepass"))
+        if size > max_bytes:
+            raise ScenarioLoadError([_file_problem(path, _too_big(max_bytes, size))])
+        text = text_or_bytes.removeprefix(_BOM)
+    else:
+        if len(text_or_bytes) > max_bytes:
+            raise ScenarioLoadError([_file_problem(path, _too_big(max_bytes, len(text_or_bytes)))])
+        text = _decode(text_or_bytes, path)
+    root = _compose(text, path, max_depth, max_nodes)
+    if root is None or (
+        isinstance(root, ScalarNode) and root.tag == _TAG + "null" and root.value == ""
+    ):
+        raise ScenarioLoadError([Problem(file=path, line=1, col=1, message=EMPTY_FILE_MESSAGE)])
+    if not isinstance(root, MappingNode):
+        line, col = _position(root.start_mark)
+        message = f"the top level must be a mapping, found {_node_kind(root)}"
+        raise ScenarioLoadError(
+            [Problem(file=path, line=line, col=col, message=message, json_path="/")]
+        )
+    walk = _Walk(path, text, max_nodes, max_depth)
+    data = walk.run(root)
+    if walk.problems:
+        problems = sorted(walk.problems, key=lambda p: (p.line, p.col))
+        raise ScenarioLoadError(problems)
+    return LoadedDocument(
+        path=path,
+        data=data,
+        positions=walk.positions,
+        key_positions=walk.key_positions,
+        sources=walk.sources,
+    )
+
+
+# --- reading and composing ---------------------------------------------------------------------
+
+
+def _file_problem(path: str, message: str) -> Problem:
+    return Problem(file=path, line=1, col=1, message=message)
+
+
+def _too_big(max_bytes: int, size: int | None) -> str:
+    if size is None:
+        return f"the file is over the limit of {max_bytes} bytes"
+    return f"the file is {size} bytes, over the limit of {max_bytes} bytes"
+
+
+def _decode(raw: bytes, path: str) -> str:
+    body = raw.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = body.rfind(b"\n", 0, exc.start) + 1
+        line = body.count(b"\n", 0, exc.start) + 1
+        col = len(body[line_start : exc.start].decode("utf-8")) + 1
+        message = (
+            f"the file is not valid UTF-8: cannot decode byte 0x{body[exc.start]:02x} "
+            f"({exc.reason})"
+        )
+        raise ScenarioLoadError([Problem(file=path, line=line, col=col, message=message)]) from None
+
+
+class _AliasNode:
+    """An `*alias` as it appears in the text: its own position, and the anchored node it names."""
+
+    __slots__ = ("anchor", "end_mark", "start_mark", "target")
+
+    def __init__(self, target: Node, event: AliasEvent) -> None:
+        self.target = target
+        self.anchor = event.anchor
+        self.start_mark = event.start_mark
+        self.end_mark = event.end_mark
+
+
+class _ComposeLimit(yaml.composer.ComposerError):
+    pass
+
+
+class _StrictComposer(yaml.SafeLoader):
+    """SafeLoader whose composer bounds depth, keeps alias positions and marks explicit tags."""
+
+    def __init__(self, stream: str, max_depth: int, max_nodes: int) -> None:
+        super().__init__(stream)
+        self.max_depth = max_depth
+        self.max_nodes = max_nodes
+        self.depth = 0
+        self.nodes = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            return _AliasNode(super().compose_node(parent, index), event)
+        if self.depth > self.max_depth:
+            message = f"nesting deeper than {self.max_depth} levels"
+            raise _ComposeLimit(None, None, message, event.start_mark)
+        self.nodes += 1
+        if self.nodes > self.max_nodes:
+            message = f"the document has more than {self.max_nodes} nodes"
+            raise _ComposeLimit(None, None, message, event.start_mark)
+        self.depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+        if isinstance(event, ScalarEvent | CollectionStartEvent) and event.tag is not None:
+            node.explicit_tag = event.tag
+        return node
+
+
+def _compose(text: str, path: str, max_depth: int, max_nodes: int) -> Node | None:
+    composer = None
+    try:
+        composer = _StrictComposer(
+            text, max_depth, max_nodes
+        )  # the reader checks characters right here
+        return composer.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        raise ScenarioLoadError([_syntax_problem(exc, path)]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        message = f"the control character U+{exc.character:04X} is not allowed in YAML"
+        raise ScenarioLoadError([Problem(file=path, line=line, col=col, message=message)]) from None
+    except RecursionError:
+        message = "nesting too deep to read"
+        raise ScenarioLoadError([_file_problem(path, message)]) from None
+    finally:
+        if composer is not None:
+            composer.dispose()
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, path: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = _position(mark) if mark is not None else (1, 1)
+    context = exc.context or ""
+    message = exc.problem or context or "invalid YAML"
+    if context.startswith("found duplicate anchor") and exc.context_mark is not None:
+        first = "line {}, column {}".format(*_position(exc.context_mark))
+        anchor = context.removeprefix("found duplicate anchor ").removesuffix("; first occurrence")
+        message = f"duplicate anchor {anchor} (first defined at {first})"
+    elif context == "expected a single document in the stream":
+        message = "found a second YAML document; a scenario file holds exactly one"
+    elif exc.problem and context:
+        where = ""
+        if exc.context_mark is not None and exc.context_mark is not mark:
+            where = " at line {}, column {}".format(*_position(exc.context_mark))
+        message = f"{exc.problem} ({context}{where})"
+    if "'\\t'" in message:
+        message += "; YAML does not allow tabs for indentation, use spaces"
+    elif message == "mapping values are not allowed here":
+        message += " (check the indentation, or quote a value that contains ': ')"
+    return Problem(file=path, line=line, col=col, message=message)
+
+
+def _position(mark: yaml.Mark) -> tuple[int, int]:
+    return (mark.line + 1, mark.column + 1)
+
+
+def _node_kind(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    kinds = {"null": "null", "bool": "a boolean", "int": "a number", "float": "a number"}
+    kinds["timestamp"] = "a date"
+    return kinds.get(node.tag.removeprefix(_TAG), "a string")
+
+
+def _tag_text(tag: str) -> str:
+    return "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
+
+
+# --- scalars -----------------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """A scalar that strict loading refuses; the message says how to write it instead."""
+
+
+def _scalar_value(node: ScalarNode) -> object:
+    """Plain data for a scalar node without an explicit tag, or raise `_Refused`."""
+    source = node.value
+    if node.style is not None:  # quoted or block scalar: always a string
+        return source
+    tag = node.tag.removeprefix(_TAG)
+    if tag == "null":
+        return None
+    if tag == "str" or tag == "bool":
+        if _TRUE_FALSE.fullmatch(source):
+            return source.lower() == "true"
+        if _YAML11_BOOLEAN.fullmatch(source):
+            raise _Refused(yaml11_boolean_hint(source))
+        if tag == "str":
+            if _PREFIXED_INT.fullmatch(source) or _LEADING_ZERO_INT.fullmatch(source):
+                _refuse_number(source)
+            return source
+    if tag == "int":
+        if _PLAIN_INT.fullmatch(source):
+            try:
+                return int(source)
+            except ValueError:  # more digits than int() accepts
+                raise _Refused(f"`{source[:20]}...` has too many digits") from None
+        _refuse_number(source)
+    if tag == "float":
+        if _PLAIN_DECIMAL.fullmatch(source):
+            return Decimal(source)
+        _refuse_number(source)
+    if tag == "timestamp":
+        return source
+    raise _Refused(
+        f"`{source}` has a special meaning in YAML 1.1; write '{source}' in quotes for a string"
+    )
+
+
+def _refuse_number(source: str) -> None:
+    quoted = f"write '{source}' in quotes for a string"
+    if _INF_NAN.fullmatch(source):
+        raise _Refused(f"`{source}` is not a finite number; {PLAIN_DECIMAL_ADVICE}")
+    if _SEXAGESIMAL.fullmatch(source):
+        value = _format_number(_sexagesimal(source))
+        raise _Refused(f"`{source}` is read by YAML 1.1 as a base-60 number ({value}); {quoted}")
+    if _PREFIXED_INT.fullmatch(source):
+        kind = _PREFIX_NAMES[source.lstrip("+-")[1].lower()]
+        value = int(source.replace("_", ""), 0)
+        raise _Refused(f"`{source}` is {kind} number; {quoted} or {value} for a number")
+    if _LEADING_ZERO_INT.fullmatch(source):
+        digits = source.replace("_", "")
+        octal = not set(digits) & set("89")
+        reading = "YAML 1.1 reads as an octal number" if octal else "YAML versions read differently"
+        raise _Refused(
+            f"`{source}` has a leading zero, which {reading}; "
+            f"{quoted} or {int(digits)} for a number"
+        )
+    if "_" in source:
+        plain = source.replace("_", "")
+        raise _Refused(
+            f"`{source}` uses digit separators, which YAML 1.1 silently drops; "
+            f"write {plain} plainly or '{source}' in quotes for a string"
+        )
+    if "e" in source.lower():
+        raise _Refused(f"`{source}` uses an exponent; {PLAIN_DECIMAL_ADVICE}")
+    raise _Refused(f"`{source}` is not a plain number; {PLAIN_DECIMAL_ADVICE}")
+
+
+def _sexagesimal(source: str) -> Decimal:
+    digits = source.replace("_", "")
+    sign = -1 if digits.startswith("-") else 1
+    value = Decimal(0)
+    for part in digits.lstrip("+-").split(":"):
+        value = value * 60 + Decimal(part)
+    return sign * value
+
+
+def _format_number(value: Decimal) -> str:
+    return format(value, "f")
+
+
+# --- the walk ----------------------------------------------------------------------------------
+
+# (node, path, ancestors, via, container, slot): `ancestors` are ids of the collection nodes on
+# the path (to spot recursive aliases), `via` the path and position of the first alias on it.
+_Task = tuple[Any, JsonPath, tuple[int, ...], Any, Any, Any]
+
+
+class _Walk:
+    def __init__(self, file: str, text: str, max_nodes: int, max_depth: int) -> None:
+        self.file = file
+        self.text = text
+        self.max_nodes = max_nodes
+        self.max_depth = max_depth
+        self.problems: list[Problem] = []
+        self.positions: dict[JsonPath, tuple[int, int]] = {}
+        self.key_positions: dict[JsonPath, tuple[int, int]] = {}
+        self.sources: dict[JsonPath, str] = {}
+        self.visited = 0
+
+    def problem(self, where: tuple[int, int], path: JsonPath, message: str) -> None:
+        line, col = where
+        pointer = json_pointer(path)
+        self.problems.append(
+            Problem(file=self.file, line=line, col=col, message=message, json_path=pointer)
+        )
+
+    def run(self, root: MappingNode) -> dict[str, object]:
+        holder: list[Any] = [None]
+        stack: list[_Task] = [(root, (), (), None, holder, 0)]
+        while stack:
+            node, path, ancestors, via, container, slot = stack.pop()
+            self.visited += 1
+            where = _position(node.start_mark)
+            self.positions[path] = where
+            if self.visited > self.max_nodes:
+                if via is not None:
+                    message = f"alias expansion exceeds {self.max_nodes} nodes (alias bomb?)"
+                    self.problem(via[1], via[0], message)
+                else:
+                    self.problem(where, path, f"the document has more than {self.max_nodes} nodes")
+                break
+            if isinstance(node, _AliasNode):
+                if id(node.target) in ancestors:
+                    message = f"alias '*{node.anchor}' refers to a node that contains it"
+                    self.problem(where, path, message + " (recursive alias)")
+                    continue
+                via = via or (path, where)
+                node = node.target
+            if len(path) > self.max_depth:
+                via_path, via_where = via or (path, where)
+                self.problem(via_where, via_path, f"nesting deeper than {self.max_depth} levels")
+                break
+            tag = getattr(node, "explicit_tag", None)
+            if tag is not None:
+                self.problem(where, path, f"tags are not allowed (found {_tag_text(tag)})")
+                continue
+            inside = (*ancestors, id(node))
+            if isinstance(node, MappingNode):
+                container[slot] = result = {}
+                children = self.mapping_children(node, path, result)
+                stack.extend((v, p, inside, via, result, k) for v, p, k in reversed(children))
+            elif isinstance(node, SequenceNode):
+                container[slot] = items = [None] * len(node.value)
+                indexed = list(enumerate(node.value))
+                stack.extend((v, (*path, i), inside, via, items, i) for i, v in reversed(indexed))
+            else:
+                container[slot] = self.scalar(node, path, where)
+        return holder[0]
+
+    def mapping_children(
+        self, node: MappingNode, path: JsonPath, result: dict[str, object]
+    ) -> list[tuple[Any, JsonPath, str]]:
+        children: list[tuple[Any, JsonPath, str]] = []
+        first_lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            self.visited += 1
+            key = self.key(key_node, path)
+            if key is None:
+                continue
+            key_path = (*path, key)
+            where = _position(key_node.start_mark)
+            if key in first_lines:
+                message = f"duplicate key '{key}' (first defined at line {first_lines[key]})"
+                self.problem(where, key_path, message)
+                continue
+            first_lines[key] = where[0]
+            self.key_positions[key_path] = where
+            result[key] = None
+            children.append((value_node, key_path, key))
+        return children
+
+    def key(self, key_node: Any, path: JsonPath) -> str | None:
+        """The key as a string, or None after recording why it cannot be one."""
+        where = _position(key_node.start_mark)
+        node = key_node.target if isinstance(key_node, _AliasNode) else key_node
+        tag = getattr(node, "explicit_tag", None)
+        if tag is not None:
+            self.problem(where, path, f"tags are not allowed (found {_tag_text(tag)})")
+            return None
+        if not isinstance(node, ScalarNode):
+            self.problem(where, path, f"keys must be strings, found {_node_kind(node)}")
+            return None
+        if node.tag == _TAG + "merge" and node.style is None:
+            message = (
+                "merge keys (`<<`) are not allowed; write the keys out in full "
+                "(an alias of a whole value, like `key: *anchor`, is fine)"
+            )
+            self.problem(where, path, message)
+            return None
+        try:
+            key = _scalar_value(node)
+        except _Refused as refused:
+            self.problem(where, path, str(refused))
+            return None
+        if isinstance(key, str):
+            return key
+        if node.value == "":
+            self.problem(where, path, "keys must be strings, found an empty key")
+        else:
+            found = f"{_node_kind(node)} `{node.value}`"
+            message = f"keys must be strings, found {found}; write '{node.value}' in quotes"
+            self.problem(where, path, message)
+        return None
+
+    def scalar(self, node: ScalarNode, path: JsonPath, where: tuple[int, int]) -> object:
+        try:
+            value = _scalar_value(node)
+        except _Refused as refused:
+            self.problem(where, path, str(refused))
+            return None
+        if (node.style is None and (not isinstance(value, str) or node.tag != _TAG + "str")) or (
+            node.style in ("'", '"', None) and _LITERAL_LOOKING.fullmatch(node.value)
+        ):
+            self.sources[path] = self.text[node.start_mark.index : node.end_mark.index]
+        return value

@@ -1,0 +1,221 @@
+"""A scenario as typed data: built from a loaded, schema-valid document.
+
+The schema judges shapes; this module adds the few rules a schema cannot state (order ids unique
+across the run, a limit price exactly for limit orders, a sound fill script) and reports them as
+located problems like every other spec error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from peak_trade.execution.broker.fill_script import (
+    FillScriptError,
+    MockBrokerSpec,
+    parse_broker_spec,
+)
+from peak_trade.execution.broker.model import NewOrder, OrderType, Side
+from peak_trade.execution.live.config import SessionConfig
+from peak_trade.execution.live.intents import CancelIntent, OrderIntent, SubmitIntent
+from peak_trade.harness.errors import Problem, ScenarioValidationError
+from peak_trade.harness.loader import LoadedDocument, json_pointer, load_scenario_file
+from peak_trade.harness.validate import load_schema, validate_document
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopSpec:
+    reason: str
+    mode: str = "graceful"  # graceful: request_stop(); cancel: the safe stop cancel()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcknowledgeSpec:
+    operator: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepSpec:
+    """One entry of `steps`: its intents go into its first step; operator actions follow it."""
+
+    index: int
+    intents: tuple[OrderIntent, ...] = ()
+    run: int | None = None  # None: one step(); N: run_n_steps(N)
+    stop: StopSpec | None = None
+    acknowledge: AcknowledgeSpec | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expectations:
+    final_state: str | None = None
+    states: tuple[str, ...] | None = None
+    steps_run: int | None = None
+    audit_types: tuple[str, ...] | None = None
+    audit_in_order: tuple[str, ...] | None = None
+    audit_absent: tuple[str, ...] | None = None
+    audit_count: int | None = None
+    orders: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    positions: Mapping[str, Decimal] = field(default_factory=dict)
+    failed_checks: tuple[str, ...] | None = None
+    breaches: tuple[str, ...] | None = None
+    errors: tuple[str, ...] | None = None
+    refused_orders: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    id: str
+    title: str
+    description: str
+    tags: tuple[str, ...]
+    path: str  # as given by the user (display form)
+    sha256: str  # of the file's bytes
+    config: SessionConfig
+    broker: MockBrokerSpec
+    steps: tuple[StepSpec, ...]
+    expect: Expectations
+
+    @property
+    def declared_steps(self) -> int:
+        return sum(1 if s.run is None else s.run for s in self.steps)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, validate and build a scenario; raises a ScenarioError naming every problem."""
+    doc = load_scenario_file(path)
+    problems = validate_document(doc, load_schema())
+    if problems:
+        raise ScenarioValidationError(problems)
+    raw = Path(path).read_bytes()
+    return build_scenario(doc, sha256=hashlib.sha256(raw).hexdigest())
+
+
+def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
+    data = doc.data
+    problems: list[Problem] = []
+
+    def problem(path: Sequence[str | int], message: str, *, key: bool = False) -> None:
+        line, col = doc.locate(path, key=key)
+        problems.append(
+            Problem(file=doc.path, line=line, col=col, message=message, json_path=json_pointer(path))
+        )
+
+    scenario_id = str(data["id"])
+    config_data: dict[str, Any] = dict(data.get("config") or {})
+    config_data.setdefault("session_id", scenario_id)
+    broker = MockBrokerSpec(reference_prices={})
+    try:
+        broker = parse_broker_spec(data.get("broker") or {}, path="/broker")
+    except FillScriptError as exc:
+        pointer, _, message = str(exc).partition(": ")
+        parts: list[str | int] = [int(p) if p.isdigit() else p for p in pointer.split("/")[1:]]
+        problem(parts, message)
+
+    steps: list[StepSpec] = []
+    seen_ids: dict[str, int] = {}
+    for index, entry in enumerate(data.get("steps") or ()):
+        entry = entry or {}
+        intents: list[OrderIntent] = []
+        submits = entry.get("submit")
+        submit_list = [submits] if isinstance(submits, Mapping) else list(submits or ())
+        for position, spec in enumerate(submit_list):
+            where: list[str | int] = ["steps", index, "submit"]
+            if not isinstance(submits, Mapping):
+                where.append(position)
+            intent = _submit_intent(spec, where, problem)
+            cid = intent.order.client_order_id
+            if cid in seen_ids:
+                problem(
+                    [*where, "id"],
+                    f"order id {cid!r} is already submitted in step entry {seen_ids[cid]}; "
+                    "client order ids are unique within a scenario",
+                )
+            seen_ids.setdefault(cid, index)
+            intents.append(intent)
+        cancels = entry.get("cancel")
+        for cid in [cancels] if isinstance(cancels, str) else list(cancels or ()):
+            intents.append(CancelIntent(client_order_id=cid))
+        stop = entry.get("stop")
+        if isinstance(stop, str):
+            stop_spec: StopSpec | None = StopSpec(reason=stop)
+        elif isinstance(stop, Mapping):
+            stop_spec = StopSpec(reason=stop["reason"], mode=stop.get("mode", "graceful"))
+        else:
+            stop_spec = None
+        ack = entry.get("acknowledge")
+        steps.append(
+            StepSpec(
+                index=index,
+                intents=tuple(intents),
+                run=entry.get("run"),
+                stop=stop_spec,
+                acknowledge=AcknowledgeSpec(operator=ack["operator"], note=ack.get("note", ""))
+                if ack
+                else None,
+            )
+        )
+    if problems:
+        raise ScenarioValidationError(problems)
+    return Scenario(
+        id=scenario_id,
+        title=str(data["title"]),
+        description=str(data.get("description", "")),
+        tags=tuple(data.get("tags") or ()),
+        path=doc.path,
+        sha256=sha256,
+        config=SessionConfig.from_mapping(config_data),
+        broker=broker,
+        steps=tuple(steps),
+        expect=_expectations(data.get("expect") or {}),
+    )
+
+
+def _submit_intent(spec: Mapping[str, Any], where: list[str | int], problem: Any) -> SubmitIntent:
+    order_type = OrderType(spec.get("type", "market"))
+    limit_price = spec.get("limit_price")
+    if order_type is OrderType.LIMIT and limit_price is None:
+        problem(where, "a limit order needs limit_price")
+    if order_type is OrderType.MARKET and limit_price is not None:
+        problem([*where, "limit_price"], "a market order takes no limit_price; add type: limit")
+    order = NewOrder(
+        client_order_id=spec["id"],
+        symbol=spec["symbol"],
+        side=Side(spec["side"]),
+        qty=_decimal(spec["qty"]),
+        order_type=order_type,
+        limit_price=None if limit_price is None else _decimal(limit_price),
+    )
+    return SubmitIntent(order=order, note=spec.get("note"))
+
+
+def _decimal(value: object) -> Decimal:
+    # Schema-valid: a decimal string, an int, or a Decimal the loader read from a YAML float's text.
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _tuple(value: object) -> tuple[str, ...] | None:
+    return None if value is None else tuple(str(v) for v in value)  # type: ignore[attr-defined]
+
+
+def _expectations(data: Mapping[str, Any]) -> Expectations:
+    audit = data.get("audit") or {}
+    return Expectations(
+        final_state=data.get("final_state"),
+        states=_tuple(data.get("states")),
+        steps_run=data.get("steps_run"),
+        audit_types=_tuple(audit.get("types")),
+        audit_in_order=_tuple(audit.get("in_order")),
+        audit_absent=_tuple(audit.get("absent")),
+        audit_count=audit.get("count"),
+        orders={cid: dict(fields) for cid, fields in (data.get("orders") or {}).items()},
+        positions={s: _decimal(q) for s, q in (data.get("positions") or {}).items()},
+        failed_checks=_tuple(data.get("failed_checks")),
+        breaches=_tuple(data.get("breaches")),
+        errors=_tuple(data.get("errors")),
+        refused_orders=data.get("refused_orders"),
+    )

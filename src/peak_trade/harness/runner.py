@@ -1,0 +1,142 @@
+"""Run a scenario: build the mock broker and the orchestrator, play the declared bounded steps.
+
+Per `steps` entry: its intents are handed to the session for the entry's first step, the step
+(or `run: N` steps) is executed, then the entry's operator actions (stop, acknowledge) happen at
+the same logical time. Session errors raised to the caller are audited by the session; the runner
+records their kind and goes on, so a scenario can show that an operation is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from peak_trade.execution.broker.mock import MockBroker
+from peak_trade.execution.live.audit import AuditSink, JsonlFileSink, MemorySink
+from peak_trade.execution.live.book import OrderState
+from peak_trade.execution.live.checks import CheckResult
+from peak_trade.execution.live.errors import SessionError
+from peak_trade.execution.live.intents import ScriptedIntents
+from peak_trade.execution.live.orchestrator import LiveSessionOrchestrator
+from peak_trade.execution.live.session import build_session
+from peak_trade.execution.live.state import STEPPING_STATES, SessionState
+from peak_trade.harness.model import Scenario, StepSpec
+
+ERROR_KINDS = {
+    "IllegalTransition": "illegal_transition",
+    "SessionNotRunning": "session_not_running",
+    "StepBoundExceeded": "step_bound_exceeded",
+    "LiveBrokerRefused": "live_broker_refused",
+    "SessionClosed": "session_closed",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RaisedError:
+    kind: str
+    entry: int  # index in `steps`, -1 for preflight/start
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    scenario: Scenario
+    audit_lines: tuple[str, ...]
+    final_state: str
+    steps_run: int
+    errors: tuple[RaisedError, ...]
+    orders: Mapping[str, OrderState]
+    positions: Mapping[str, Decimal]
+    preflight: tuple[CheckResult, ...]
+    summary: Mapping[str, object] | None
+    head: str
+
+    @property
+    def records(self) -> list[dict[str, object]]:
+        return [json.loads(line) for line in self.audit_lines]
+
+    @property
+    def count(self) -> int:
+        return len(self.audit_lines)
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    audit_file: Path | None = None,
+    environ_names: Iterable[str] | None = None,
+) -> RunResult:
+    """Run `scenario` once. `audit_file`, when given, receives the trail as JSON Lines (+ seal)."""
+    capture = MemorySink()
+    extra: list[AuditSink] = [capture]
+    if audit_file is not None:
+        for stale in (audit_file, audit_file.with_name(audit_file.name + ".seal")):
+            stale.unlink(missing_ok=True)  # a new rehearsal, a new trail: never append to an old one
+        extra.append(JsonlFileSink(audit_file, name=audit_file.name))
+    names = tuple(os.environ) if environ_names is None else tuple(environ_names)
+    # A scenario's own file sink (config.audit.path) lands in a scratch directory.
+    with TemporaryDirectory(prefix="peak-trade-") as scratch:
+        broker = MockBroker(scenario.broker)
+        intents = ScriptedIntents()
+        session = build_session(
+            scenario.config,
+            broker,
+            intents,
+            base_dir=Path(scratch),
+            extra_sinks=extra,
+            environ_names=names,
+        )
+        errors, preflight = _play(session, intents, scenario.steps)
+        session.close()
+    status = session.status()
+    return RunResult(
+        scenario=scenario,
+        audit_lines=tuple(capture.lines),
+        final_state=status.state.value,
+        steps_run=status.step,
+        errors=tuple(errors),
+        orders=session.book.orders(),
+        positions=dict(status.positions),
+        preflight=tuple(preflight),
+        summary=status.summary,
+        head=status.audit_head,
+    )
+
+
+def _play(
+    session: LiveSessionOrchestrator, intents: ScriptedIntents, steps: tuple[StepSpec, ...]
+) -> tuple[list[RaisedError], list[CheckResult]]:
+    errors: list[RaisedError] = []
+
+    def attempt(entry: int, action, *args) -> object:
+        try:
+            return action(*args)
+        except SessionError as exc:  # audited by the session; recorded here for expectations
+            kind = ERROR_KINDS.get(type(exc).__name__, type(exc).__name__)
+            errors.append(RaisedError(kind=kind, entry=entry, message=str(exc)))
+            return None
+
+    preflight = attempt(-1, session.preflight) or []
+    if session.state is SessionState.PREFLIGHT_OK:
+        attempt(-1, session.start)
+    for spec in steps:  # bounded: the declared entries, each at most `run` <= max_steps steps
+        if session.state not in STEPPING_STATES:
+            break
+        if spec.intents:
+            intents.add(session.step_clock + 1, *spec.intents)
+        if spec.run is None:
+            attempt(spec.index, session.step)
+        else:
+            attempt(spec.index, session.run_n_steps, spec.run)
+        if spec.stop is not None:
+            stop = session.cancel if spec.stop.mode == "cancel" else session.request_stop
+            attempt(spec.index, stop, spec.stop.reason)
+        if spec.acknowledge is not None:
+            ack = spec.acknowledge
+            attempt(spec.index, session.acknowledge, ack.operator, ack.note)
+    return errors, list(preflight)  # type: ignore[arg-type]

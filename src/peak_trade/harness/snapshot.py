@@ -1,0 +1,71 @@
+"""The readable snapshot of a scenario's audit trail, and its comparison with the stored one.
+
+One JSON file per scenario: the chain head and count (so any byte change shows), then one
+canonical record per line without `hash`/`prev` (so a diff shows what changed, not a cascade of
+hashes). pytest writes these files through syrupy (`pytest_support`); the CLI only reads them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+
+from peak_trade.execution.live.audit import canonical_json
+from peak_trade.harness.expectations import Mismatch
+
+# Where syrupy's single-file layout puts tests/test_scenarios.py's snapshots.
+DEFAULT_SNAPSHOT_DIR = Path("tests") / "__snapshots__" / "test_scenarios"
+SNAPSHOT_SUFFIX = ".json"
+MAX_DIFF_LINES = 60
+
+
+def render_snapshot(scenario_id: str, audit_lines: tuple[str, ...] | list[str], head: str) -> str:
+    records = []
+    for line in audit_lines:
+        record = json.loads(line)
+        record.pop("hash", None)
+        record.pop("prev", None)
+        records.append(canonical_json(record))
+    body = ",\n    ".join(records)
+    return (
+        "{\n"
+        f'  "scenario": {json.dumps(scenario_id)},\n'
+        f'  "count": {len(records)},\n'
+        f'  "head": {json.dumps(head)},\n'
+        f'  "records": [\n    {body}\n  ]\n'
+        "}\n"
+    )
+
+
+def snapshot_path(snapshot_dir: Path, scenario_id: str) -> Path:
+    return snapshot_dir / f"{scenario_id}{SNAPSHOT_SUFFIX}"
+
+
+def compare_with_stored(rendered: str, stored: str | None, *, name: str) -> Mismatch | None:
+    """None when equal; else a mismatch naming the first differing audit record."""
+    if stored is None:
+        return Mismatch(
+            key="snapshot",
+            expected=f"a stored snapshot {name}",
+            actual="none",
+            detail="  run `pytest --snapshot-update` to record it, review it, and commit it",
+        )
+    if stored == rendered:
+        return None
+    want, got = stored.splitlines(), rendered.splitlines()
+    first = next(
+        (i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b),
+        min(len(want), len(got)),
+    )
+    record_index = first - 5  # four header lines and the "records" line precede record 0
+    where = f"audit record {record_index}" if record_index >= 0 else "the snapshot header"
+    diff = list(difflib.unified_diff(want, got, "stored", "actual", lineterm="", n=1))
+    if len(diff) > MAX_DIFF_LINES:
+        diff = [*diff[:MAX_DIFF_LINES], f"... ({len(diff) - MAX_DIFF_LINES} more diff lines)"]
+    return Mismatch(
+        key="snapshot",
+        expected=name,
+        actual="a different audit trail",
+        detail=f"  first difference at {where}\n" + "\n".join(f"  {line}" for line in diff),
+    )

@@ -1,0 +1,218 @@
+"""report_violations: one row per invariant, sound and broken, with the exact sentences."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from peak_trade.execution.broker.model import (
+    ExecType,
+    ExecutionReport,
+    OrderStatus,
+    Side,
+    report_violations,
+)
+
+D = Decimal
+E = ExecType
+S = OrderStatus
+
+
+def report(
+    exec_type: ExecType, status: OrderStatus, cum: str, leaves: str, **kw
+) -> ExecutionReport:
+    """A report on an order of 100; `kw` overrides any other field."""
+    fields: dict[str, object] = {
+        "exec_id": "o-1:1",
+        "client_order_id": "o-1",
+        "exec_type": exec_type,
+        "status": status,
+        "symbol": "AAPL",
+        "side": Side.BUY,
+        "order_qty": D(100),
+        "cum_qty": D(cum),
+        "leaves_qty": D(leaves),
+    }
+    fields.update(kw)
+    return ExecutionReport(**fields)  # type: ignore[arg-type]
+
+
+def trade(status: OrderStatus, cum: str, leaves: str, last: str, px: str | None = "10", **kw):
+    return report(
+        E.TRADE, status, cum, leaves, last_qty=D(last), last_px=None if px is None else D(px), **kw
+    )
+
+
+SOUND = [
+    ("pending_new", report(E.NEW, S.PENDING_NEW, "0", "100"), "0"),
+    ("ack", report(E.NEW, S.NEW, "0", "100"), "0"),
+    ("partial_fill", trade(S.PARTIALLY_FILLED, "30", "70", "30"), "0"),
+    ("second_fill", trade(S.FILLED, "100", "0", "70"), "30"),
+    ("fill_while_cancel_pending", trade(S.PENDING_CANCEL, "60", "40", "30"), "30"),
+    ("complete_fill_while_cancel_pending", trade(S.PENDING_CANCEL, "100", "0", "40"), "60"),
+    ("pending_cancel", report(E.PENDING_CANCEL, S.PENDING_CANCEL, "30", "70"), "30"),
+    ("canceled_keeps_cum", report(E.CANCELED, S.CANCELED, "30", "0"), "30"),
+    ("expired_keeps_cum", report(E.EXPIRED, S.EXPIRED, "30", "0"), "30"),
+    ("rejected", report(E.REJECTED, S.REJECTED, "0", "0", reason="no margin"), "0"),
+    ("cancel_rejected_filled", report(E.CANCEL_REJECTED, S.FILLED, "100", "0"), "100"),
+    ("cancel_rejected_working", report(E.CANCEL_REJECTED, S.PARTIALLY_FILLED, "30", "70"), "30"),
+    ("ack_after_fill", report(E.NEW, S.PARTIALLY_FILLED, "30", "70"), "30"),
+    ("resent_trade", trade(S.PARTIALLY_FILLED, "30", "70", "30", poss_resend=True), "30"),
+    (
+        "cancel_rejected_unknown_order",
+        report(E.CANCEL_REJECTED, S.REJECTED, "0", "0", order_qty=D(0), symbol=""),
+        "0",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("report", "previous_cum"), [(r, D(p)) for _, r, p in SOUND], ids=[n for n, _, _ in SOUND]
+)
+def test_sound_report_has_no_violations(report: ExecutionReport, previous_cum: Decimal) -> None:
+    assert report_violations(report, previous_cum) == []
+
+
+BROKEN = [
+    (
+        "cum_decreased",
+        report(E.NEW, S.PARTIALLY_FILLED, "20", "80"),
+        "30",
+        ["cum_qty decreased from 30 to 20"],
+    ),
+    (
+        "overfill",
+        trade(S.FILLED, "120", "0", "20"),
+        "100",
+        ["overfill: cum_qty 120 exceeds order_qty 100"],
+    ),
+    (
+        "overfill_honest_leaves",
+        trade(S.FILLED, "120", "-20", "50"),
+        "70",
+        [
+            "overfill: cum_qty 120 exceeds order_qty 100",
+            "leaves_qty is -20 in closed status filled",
+        ],
+    ),
+    (
+        "working_leaves_wrong",
+        report(E.NEW, S.NEW, "0", "90"),
+        "0",
+        ["leaves_qty 90 != order_qty 100 - cum_qty 0"],
+    ),
+    (
+        "pending_cancel_leaves_zero",
+        report(E.PENDING_CANCEL, S.PENDING_CANCEL, "30", "0"),
+        "30",
+        ["leaves_qty 0 != order_qty 100 - cum_qty 30"],
+    ),
+    (
+        "filled_with_leaves",
+        trade(S.FILLED, "90", "10", "90"),
+        "0",
+        ["leaves_qty is 10 in closed status filled"],
+    ),
+    (
+        "canceled_with_leaves",
+        report(E.CANCELED, S.CANCELED, "30", "70"),
+        "30",
+        ["leaves_qty is 70 in closed status canceled"],
+    ),
+    (
+        "expired_with_leaves",
+        report(E.EXPIRED, S.EXPIRED, "0", "100"),
+        "0",
+        ["leaves_qty is 100 in closed status expired"],
+    ),
+    (
+        "rejected_with_leaves",
+        report(E.REJECTED, S.REJECTED, "0", "100"),
+        "0",
+        ["leaves_qty is 100 in closed status rejected"],
+    ),
+    (
+        "rejected_with_cum",
+        report(E.REJECTED, S.REJECTED, "30", "0"),
+        "30",
+        ["rejected order has cum_qty 30"],
+    ),
+    (
+        "trade_zero_last_qty",
+        trade(S.PARTIALLY_FILLED, "30", "70", "0"),
+        "30",
+        ["trade report has last_qty 0"],
+    ),
+    (
+        "trade_negative_last_qty",
+        trade(S.PARTIALLY_FILLED, "30", "70", "-5"),
+        "30",
+        ["trade report has last_qty -5"],
+    ),
+    (
+        "trade_cum_not_previous_plus_last",
+        trade(S.PARTIALLY_FILLED, "50", "50", "30"),
+        "10",
+        ["cum_qty 50 != previous cum_qty 10 + last_qty 30"],
+    ),
+    (
+        "duplicate_trade_without_poss_resend",
+        trade(S.PARTIALLY_FILLED, "30", "70", "30"),
+        "30",
+        ["cum_qty 30 != previous cum_qty 30 + last_qty 30"],
+    ),
+    (
+        "trade_without_last_px",
+        trade(S.PARTIALLY_FILLED, "30", "70", "30", px=None),
+        "0",
+        ["trade report has last_px None"],
+    ),
+    (
+        "trade_zero_last_px",
+        trade(S.PARTIALLY_FILLED, "30", "70", "30", px="0"),
+        "0",
+        ["trade report has last_px 0"],
+    ),
+    (
+        "trade_negative_last_px",
+        trade(S.PARTIALLY_FILLED, "30", "70", "30", px="-1"),
+        "0",
+        ["trade report has last_px -1"],
+    ),
+    (
+        "non_trade_with_last_qty",
+        report(E.CANCELED, S.CANCELED, "30", "0", last_qty=D(30)),
+        "30",
+        ["non-trade report (canceled) has last_qty 30"],
+    ),
+    (
+        "several_at_once",
+        report(E.REJECTED, S.REJECTED, "20", "5", last_qty=D(1)),
+        "30",
+        [
+            "cum_qty decreased from 30 to 20",
+            "leaves_qty is 5 in closed status rejected",
+            "rejected order has cum_qty 20",
+            "non-trade report (rejected) has last_qty 1",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("report", "previous_cum", "expected"),
+    [(r, D(p), e) for _, r, p, e in BROKEN],
+    ids=[n for n, _, _, _ in BROKEN],
+)
+def test_broken_report_names_each_violation(
+    report: ExecutionReport, previous_cum: Decimal, expected: list[str]
+) -> None:
+    assert report_violations(report, previous_cum) == expected
+
+
+def test_previous_cum_defaults_to_zero() -> None:
+    assert report_violations(trade(S.PARTIALLY_FILLED, "30", "70", "30")) == []
+    assert report_violations(trade(S.PARTIALLY_FILLED, "60", "40", "30")) == [
+        "cum_qty 60 != previous cum_qty 0 + last_qty 30"
+    ]

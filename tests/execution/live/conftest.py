@@ -1,0 +1,3 @@
+from tests.execution.live.support import make_session
+
+__all__ = ["make_session"]

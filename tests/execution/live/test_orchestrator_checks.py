@@ -1,0 +1,368 @@
+"""One test per preflight failure, per runtime invariant breach and per illegal operation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from peak_trade.execution.broker.model import ExecType, OrderStatus
+from peak_trade.execution.broker.protocol import BrokerKind
+from peak_trade.execution.live.book import SessionBook
+from peak_trade.execution.live.checks import (
+    PREFLIGHT_CHECKS,
+    StepFacts,
+    run_runtime_checks,
+)
+from peak_trade.execution.live.errors import (
+    LiveBrokerRefused,
+    SessionNotRunning,
+    StepBoundExceeded,
+)
+from peak_trade.execution.live.state import IllegalTransition, SessionState
+
+from tests.execution.live.support import ScriptedBroker, order, report, submit
+
+S = SessionState
+
+
+# --------------------------------------------------------------------------- preflight
+
+
+@pytest.mark.parametrize(
+    ("overrides", "environ", "failing", "fragment"),
+    [
+        ({"live": {"enabled": True}}, (), "live_disabled", "without live.test_override"),
+        ({"live": {"enabled": "yes"}}, (), "live_disabled", "must be the boolean false"),
+        ({"live": {"test_override": 1}}, (), "live_disabled", "must be a boolean"),
+        ({}, ("PEAK_TRADE_LIVE",), "live_environment_clear", "PEAK_TRADE_LIVE"),
+        ({"enabeld": True}, (), "config_keys_known", "enabeld"),
+        ({"live": {"enabeld": True}}, (), "config_keys_known", "live.enabeld"),
+        ({"allowlist": None}, (), "allowlist_valid", "no allowlist"),
+        ({"allowlist": []}, (), "allowlist_valid", "empty"),
+        ({"allowlist": "AAPL"}, (), "allowlist_valid", "must be a list"),
+        ({"allowlist": ["AAPL", "bad symbol"]}, (), "allowlist_valid", "'bad symbol'"),
+        ({"allowlist": ["AAPL", "AAPL"]}, (), "allowlist_valid", "listed twice"),
+        ({"broker_kind": "live"}, (), "broker_is_mock", "only the mock broker exists"),
+        ({"audit": {"sink": "kafka"}}, (), "audit_sink_writable", "unknown audit sink"),
+        ({"audit": {"sink": "file"}}, (), "audit_sink_writable", "audit.path is required"),
+        (
+            {"audit": {"sink": "file", "path": "no/such/dir/audit.jsonl"}},
+            (),
+            "audit_sink_writable",
+            "no/such/dir/audit.jsonl",
+        ),
+        ({"audit": {"fsync": "sometimes"}}, (), "audit_sink_writable", "unknown fsync policy"),
+        ({"max_steps": None}, (), "step_bound_configured", "no step bound"),
+        ({"max_steps": 0}, (), "step_bound_configured", "from 1 to"),
+        ({"max_steps": True}, (), "step_bound_configured", "from 1 to"),
+        ({"max_steps": 10**9}, (), "step_bound_configured", "from 1 to"),
+        ({"drain_steps": 0}, (), "step_bound_configured", "drain_steps"),
+        ({"max_unhealthy_steps": -1}, (), "runtime_limits_valid", "max_unhealthy_steps"),
+        ({"secrets": {"api_key": "abc"}}, (), "secrets_redactable", "api_key"),
+    ],
+)
+def test_each_preflight_failure_alone(make_session, overrides, environ, failing, fragment, tmp_path):
+    session = make_session(environ_names=environ, **overrides)
+    results = session.orchestrator.preflight()
+
+    assert session.orchestrator.state is S.PREFLIGHT_FAILED
+    failed = [r for r in results if not r.ok]
+    assert [r.name for r in failed] == [failing]
+    assert fragment in failed[0].detail
+    checks = session.of_type("preflight_check")
+    assert [c["payload"]["check"] for c in checks] == list(PREFLIGHT_CHECKS)
+    transition = session.of_type("transition")[-1]["payload"]
+    assert transition["to"] == "PREFLIGHT_FAILED"
+    assert transition["failed_checks"] == [failing]
+    assert session.orchestrator.status().failed_checks == (failing,)
+    assert session.of_type("session_summary")[0]["payload"]["failed_checks"] == [failing]
+
+
+def test_every_failing_check_is_named_at_once(make_session):
+    session = make_session(allowlist=[], max_steps=None, live={"enabled": True})
+    session.orchestrator.preflight()
+    transition = session.of_type("transition")[-1]["payload"]
+    assert transition["failed_checks"] == [
+        "live_disabled",
+        "allowlist_valid",
+        "step_bound_configured",
+    ]
+
+
+def test_live_adapter_is_refused_at_preflight(make_session):
+    session = make_session(broker=ScriptedBroker(kind=BrokerKind.LIVE))
+    results = session.orchestrator.preflight()
+    assert session.orchestrator.state is S.PREFLIGHT_FAILED
+    assert [r.name for r in results if not r.ok] == ["broker_is_mock"]
+    assert "'live'" in next(r.detail for r in results if not r.ok)
+
+
+def test_test_override_passes_and_is_audited(make_session):
+    session = make_session(live={"enabled": True, "test_override": True})
+    session.orchestrator.preflight()
+    assert session.orchestrator.state is S.PREFLIGHT_OK
+    assert len(session.of_type("live_override_used")) == 1
+
+
+def test_preflight_passes_with_a_sound_config(make_session):
+    session = make_session()
+    results = session.orchestrator.preflight()
+    assert all(r.ok for r in results)
+    assert session.types()[:2] == ["session_opened", "preflight_check"]
+    assert session.states() == ["PREFLIGHT_OK"]
+
+
+def test_a_check_that_raises_fails_closed(make_session, monkeypatch):
+    def boom(config):
+        raise RuntimeError("check exploded")
+
+    monkeypatch.setattr("peak_trade.execution.live.checks.check_allowlist", boom)
+    session = make_session()
+    results = session.orchestrator.preflight()
+    failed = [r for r in results if not r.ok]
+    assert [r.name for r in failed] == ["allowlist_valid"]
+    assert "check raised RuntimeError: check exploded" in failed[0].detail
+    assert session.orchestrator.state is S.PREFLIGHT_FAILED
+
+
+# --------------------------------------------------------------------------- runtime invariants
+
+
+def started(make_session, **kwargs):
+    session = make_session(**kwargs)
+    session.orchestrator.preflight()
+    session.orchestrator.start()
+    return session
+
+
+def breached(session) -> list[str]:
+    return [r["payload"]["invariant"] for r in session.of_type("invariant_breach")]
+
+
+def test_broker_health_down_breaches(make_session):
+    session = started(make_session, broker=ScriptedBroker(unhealthy_steps={2}))
+    session.orchestrator.run_n_steps(3)
+    assert session.orchestrator.state is S.ERROR_REQUIRES_OPERATOR
+    assert breached(session) == ["broker_healthy"]
+    assert session.orchestrator.step_clock == 3  # the error state keeps stepping (book current)
+    assert session.of_type("invariant_breach")[0]["step"] == 2
+
+
+def test_broker_health_within_tolerance_is_audited_not_breached(make_session):
+    broker = ScriptedBroker(unhealthy_steps={2, 3})
+    session = started(make_session, broker=broker, max_unhealthy_steps=2)
+    session.orchestrator.run_n_steps(5)
+    assert session.orchestrator.state is S.DRYRUN_ACTIVE
+    health = [r["payload"]["ok"] for r in session.of_type("broker_health")]
+    assert health == [False, True]
+
+
+def test_overfill_breaches_execution_reports_sound(make_session):
+    broker = ScriptedBroker()
+    broker.reports[1] = [report("o-1", 1, ExecType.NEW, OrderStatus.NEW)]
+    broker.reports[2] = [
+        report(
+            "o-1", 2, ExecType.TRADE, OrderStatus.FILLED, cum="150", leaves="0", last="150",
+            px="10",
+        )
+    ]
+    session = started(make_session, broker=broker)
+    submit(session.intents, 1, order())
+    session.orchestrator.run_n_steps(2)
+    assert session.orchestrator.state is S.ERROR_REQUIRES_OPERATOR
+    assert breached(session) == ["execution_reports_sound"]
+    detail = session.of_type("invariant_breach")[0]["payload"]["detail"]
+    assert "overfill: cum_qty 150 exceeds order_qty 100" in detail
+
+
+def test_report_for_unknown_order_breaches(make_session):
+    broker = ScriptedBroker()
+    broker.reports[1] = [report("ghost", 1, ExecType.NEW, OrderStatus.NEW)]
+    session = started(make_session, broker=broker)
+    session.orchestrator.step()
+    assert breached(session) == ["execution_reports_sound"]
+    assert session.of_type("execution_report")[0]["payload"]["outcome"] == "unknown_order"
+
+
+def test_inconsistent_cum_breaks_position_invariant(make_session):
+    broker = ScriptedBroker()
+    # cum jumps by 60 while last_qty says 40: fills and cum disagree
+    broker.reports[1] = [
+        report("o-1", 1, ExecType.TRADE, OrderStatus.PARTIALLY_FILLED, cum="60", last="40",
+               px="10")
+    ]
+    session = started(make_session, broker=broker)
+    submit(session.intents, 1, order())
+    session.orchestrator.step()
+    assert breached(session) == ["execution_reports_sound", "position_matches_fills"]
+    detail = session.of_type("invariant_breach")[1]["payload"]["detail"]
+    assert detail == "AAPL: position 40 != signed cum_qty 60"
+
+
+@pytest.mark.parametrize("call", ["poll", "health", "submit", "cancel"])
+def test_broker_call_that_raises_breaches(make_session, call):
+    broker = ScriptedBroker(raise_on={call: ConnectionError(f"{call} failed")})
+    session = started(make_session, broker=broker)
+    submit(session.intents, 1, order())
+    session.orchestrator.step()
+    if call == "cancel":
+        assert session.orchestrator.state is S.DRYRUN_ACTIVE
+        session.orchestrator.request_stop("end")  # one open order: its cancel raises
+        session.orchestrator.step()
+    assert session.orchestrator.state is S.ERROR_REQUIRES_OPERATOR
+    assert "broker_calls_succeed" in breached(session)
+    assert f"{call} failed" in session.of_type("invariant_breach")[0]["payload"]["detail"]
+
+
+def test_order_outside_allowlist_is_refused_before_the_broker(make_session):
+    session = started(make_session)
+    submit(session.intents, 1, order(symbol="TSLA"))
+    session.orchestrator.step()
+    refused = session.of_type("order_refused")[0]["payload"]
+    assert refused["rule"] == "allowlist"
+    assert session.broker.commands == []
+    assert session.orchestrator.state is S.DRYRUN_ACTIVE
+
+
+def test_orders_within_allowlist_invariant_names_the_order():
+    book = SessionBook()
+    book.add(order("o-9", symbol="TSLA"), 1)
+    facts = StepFacts(
+        health=None,
+        unhealthy_streak=0,
+        max_unhealthy_steps=0,
+        allowlist=frozenset({"AAPL"}),
+        report_violations=(),
+        call_failures=(),
+        audit_failures=(),
+        audit_sequence_problem=None,
+        broker_kind=BrokerKind.MOCK,
+    )
+    breaches = run_runtime_checks(facts, book)
+    assert [(b.invariant, b.detail) for b in breaches] == [
+        ("orders_within_allowlist", "orders outside the allowlist: o-9 (TSLA)")
+    ]
+
+
+def test_runtime_check_that_raises_is_a_breach(make_session, monkeypatch):
+    session = started(make_session)
+
+    def boom(self):
+        raise ArithmeticError("bad book")
+
+    monkeypatch.setattr(SessionBook, "position_breaks", boom)
+    session.orchestrator.step()
+    assert breached(session) == ["position_matches_fills"]
+    assert "check raised ArithmeticError: bad book" in (
+        session.of_type("invariant_breach")[0]["payload"]["detail"]
+    )
+
+
+def test_adapter_turning_live_after_preflight_raises_and_is_audited(make_session):
+    broker = ScriptedBroker()
+    session = started(make_session, broker=broker)
+    broker.kind = BrokerKind.LIVE
+    submit(session.intents, 1, order())
+    with pytest.raises(LiveBrokerRefused):
+        session.orchestrator.step()
+    assert broker.commands == []
+    assert session.of_type("live_broker_refused")
+    assert session.orchestrator.state is S.ERROR_REQUIRES_OPERATOR
+    assert breached(session) == ["broker_is_mock"]
+
+
+def test_audit_sink_failure_mid_session_breaches_and_stops_orders(
+    make_session, tmp_path, monkeypatch
+):
+    path = str(tmp_path / "a.jsonl")
+    session = make_session(audit={"sink": "file", "path": path, "fsync": "per_record"})
+    orchestrator = session.orchestrator
+    orchestrator.preflight()
+    orchestrator.start()
+
+    def failing_fsync(fd):
+        raise OSError("fsync failed: I/O error")
+
+    monkeypatch.setattr("os.fsync", failing_fsync)
+    submit(session.intents, 1, order("o-1"), order("o-2"))
+    orchestrator.step()
+    assert orchestrator.state is S.ERROR_REQUIRES_OPERATOR
+    assert breached(session) == ["audit_sink_healthy"]
+    # the first order's record failed to persist: neither order reached the broker
+    assert session.broker.commands == []
+    refused = [(r["payload"]["client_order_id"], r["payload"]["rule"]) for r in
+               session.of_type("order_refused")]
+    assert refused == [("o-1", "audit_sink_failed"), ("o-2", "audit_sink_failed")]
+
+
+# --------------------------------------------------------------------------- illegal operations
+
+
+@pytest.mark.parametrize(
+    ("action", "state_before"),
+    [
+        (lambda o: o.start(), S.INIT),
+        (lambda o: o.request_stop("x"), S.INIT),
+        (lambda o: o.acknowledge("ops", "x"), S.INIT),
+    ],
+)
+def test_illegal_transition_raises_changes_nothing_and_is_audited(make_session, action, state_before):
+    session = make_session()
+    with pytest.raises(IllegalTransition):
+        action(session.orchestrator)
+    assert session.orchestrator.state is state_before
+    assert session.types() == ["illegal_transition"]
+
+
+def test_acknowledge_while_active_is_illegal(make_session):
+    session = started(make_session)
+    with pytest.raises(IllegalTransition, match="acknowledge is not accepted in state DRYRUN"):
+        session.orchestrator.acknowledge("ops", "nothing wrong")
+    assert session.orchestrator.state is S.DRYRUN_ACTIVE
+    assert session.types()[-1] == "illegal_transition"
+
+
+def test_preflight_twice_is_illegal(make_session):
+    session = make_session()
+    session.orchestrator.preflight()
+    before = len(session.records)
+    with pytest.raises(IllegalTransition):
+        session.orchestrator.preflight()
+    assert len(session.records) == before + 1
+
+
+def test_step_before_start_is_refused_and_audited(make_session):
+    session = make_session()
+    session.orchestrator.preflight()
+    with pytest.raises(SessionNotRunning):
+        session.orchestrator.step()
+    assert session.types()[-1] == "illegal_operation"
+    assert session.orchestrator.step_clock == 0
+
+
+def test_run_n_steps_refuses_more_than_the_bound(make_session):
+    session = started(make_session, max_steps=5)
+    with pytest.raises(StepBoundExceeded, match="max_steps=5"):
+        session.orchestrator.run_n_steps(6)
+    assert session.orchestrator.step_clock == 0
+    assert session.of_type("step_bound_refused")[0]["payload"]["requested"] == 6
+
+
+def test_step_bound_reached_stops_the_session(make_session):
+    session = started(make_session, max_steps=3)
+    assert session.orchestrator.run_n_steps(3) == 3
+    assert session.orchestrator.state is S.STOPPED
+    assert session.states() == ["PREFLIGHT_OK", "DRYRUN_ACTIVE", "STOPPING", "STOPPED"]
+    assert session.of_type("transition")[2]["payload"]["reason"] == "step bound 3 reached"
+
+
+def test_position_is_decimal_signed_sum(make_session):
+    broker = ScriptedBroker()
+    broker.reports[1] = [
+        report("o-1", 1, ExecType.TRADE, OrderStatus.FILLED, cum="100", last="100", px="10.5")
+    ]
+    session = started(make_session, broker=broker)
+    submit(session.intents, 1, order())
+    session.orchestrator.step()
+    assert session.orchestrator.status().positions == {"AAPL": Decimal("100")}
