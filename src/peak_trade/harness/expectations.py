@@ -52,9 +52,7 @@ def sequence_mismatch(key: str, expected: Sequence[str], actual: Sequence[str]) 
     found = actual[index] if index < len(actual) else "<end>"
     wanted = expected[index] if index < len(expected) else "<end>"
     diff = "\n".join(
-        difflib.unified_diff(
-            list(expected), list(actual), "expected", "actual", lineterm="", n=2
-        )
+        difflib.unified_diff(list(expected), list(actual), "expected", "actual", lineterm="", n=2)
     )
     return Mismatch(
         key=key,

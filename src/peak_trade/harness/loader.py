@@ -157,8 +157,9 @@ def load_scenario_text(
     walk = _Walk(path, text, max_nodes, max_depth)
     data = walk.run(root)
     if walk.problems:
-        problems = sorted(walk.problems, key=lambda p: (p.line, p.col))
-        raise ScenarioLoadError(problems)
+        # One report per spot in the text, even when aliases reach it along several paths.
+        unique = {(p.line, p.col, p.message): p for p in reversed(walk.problems)}
+        raise ScenarioLoadError(unique[key] for key in sorted(unique))
     return LoadedDocument(
         path=path,
         data=data,

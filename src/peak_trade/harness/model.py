@@ -102,7 +102,9 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
     def problem(path: Sequence[str | int], message: str, *, key: bool = False) -> None:
         line, col = doc.locate(path, key=key)
         problems.append(
-            Problem(file=doc.path, line=line, col=col, message=message, json_path=json_pointer(path))
+            Problem(
+                file=doc.path, line=line, col=col, message=message, json_path=json_pointer(path)
+            )
         )
 
     scenario_id = str(data["id"])

@@ -76,7 +76,9 @@ def run_scenario(
     extra: list[AuditSink] = [capture]
     if audit_file is not None:
         for stale in (audit_file, audit_file.with_name(audit_file.name + ".seal")):
-            stale.unlink(missing_ok=True)  # a new rehearsal, a new trail: never append to an old one
+            stale.unlink(
+                missing_ok=True
+            )  # a new rehearsal, a new trail: never append to an old one
         extra.append(JsonlFileSink(audit_file, name=audit_file.name))
     names = tuple(os.environ) if environ_names is None else tuple(environ_names)
     # A scenario's own file sink (config.audit.path) lands in a scratch directory.

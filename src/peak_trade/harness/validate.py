@@ -52,7 +52,7 @@ _REPO_SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / SCHEMA_NAME
 
 _YAML11_BOOLEAN = re.compile(r"(?i:y|n|yes|no|on|off)")
 _EXPONENT_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+")
-_QUOTED_NUMBER = re.compile(r"""(["'])([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))\1""")
+_QUOTED_LITERAL = re.compile(r"""(["'])([-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)|(?i:true|false))\1""")
 _TYPE_NOUNS = {
     "string": "a string",
     "number": "a number",
@@ -277,7 +277,9 @@ class _Explainer:
             limit = len(error.schema.get("prefixItems", []))
             return f"{subject} must be a list of at most {_items(limit)}, found {_items(count)}"
         if keyword == "oneOf":
-            return f"{subject} matches more than one of the allowed forms; it must match exactly one"
+            return (
+                f"{subject} matches more than one of the allowed forms; it must match exactly one"
+            )
         if keyword == "not":
             return f"{subject} must not be {noun or 'in this form'}, found {found}"
         return f"{subject}: {error.message}"
@@ -288,13 +290,15 @@ class _Explainer:
         same_instance: list[Any] = []
         node: Any = self.schema
         parts = list(error.absolute_schema_path)
-        index = 0
-        while isinstance(node, Mapping) and index < len(parts):
+        index = hops = 0
+        while isinstance(node, Mapping) and index < len(parts) and hops < 32:
             same_instance.append(node)
             part = parts[index]
-            if part not in node and "$ref" in node:
+            if part not in node and "$ref" in node:  # jsonschema leaves "$ref" out of paths
                 node = _resolve_local(self.schema, node["$ref"])
+                hops += 1
                 continue
+            hops = 0
             try:
                 child = node[part]
                 if part in _NAMED and index + 1 < len(parts):
@@ -325,7 +329,9 @@ def _branch_rank(index: Any, errors: list[ValidationError], depth: int) -> tuple
         if isinstance(e.instance, Mapping) and name not in e.instance
     ]
     present = [
-        name for e in errors if len(e.absolute_path) == depth and isinstance(e.instance, Mapping)
+        name
+        for e in errors
+        if len(e.absolute_path) == depth and isinstance(e.instance, Mapping)
         for name in e.instance
     ]
     closeness = max(
@@ -428,9 +434,12 @@ def _source_hint(source: str | None, instance: object, keyword: Any, value: Any)
     if isinstance(instance, str):
         if _EXPONENT_NUMBER.fullmatch(source):
             return f"YAML reads `{source}` as a string, not a number; {PLAIN_DECIMAL_ADVICE}"
-        quoted = _QUOTED_NUMBER.fullmatch(source)
-        if quoted and wants_number:
+        quoted = _QUOTED_LITERAL.fullmatch(source)
+        if quoted and wants_number and quoted.group(2)[-1].isdigit():
             return f"write {quoted.group(2)} without quotes for a number"
+        wants_boolean = keyword == "type" and "boolean" in _as_list(value)
+        if quoted and wants_boolean and quoted.group(2).lower() in ("true", "false"):
+            return f"write {quoted.group(2).lower()} without quotes for a boolean"
     if _number_text(instance) is not None and keyword == "type" and wants_string:
         return f"write '{source}' in quotes for a string"
     return ""

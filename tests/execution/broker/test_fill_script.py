@@ -216,7 +216,7 @@ ERRORS = [
     ),
     (
         {"by_order": {123: ["ack"]}},
-        "/by_order/123: names must be non-empty strings (quote it in YAML), got 123",
+        "/by_order/123: a name must be a non-empty string (quote it in YAML), got 123",
     ),
     ({"by_order": ["o-1"]}, "/by_order: must be a mapping, got ['o-1']"),
     ({"health": {"from_step": 1}}, "/health: must be a list, got {'from_step': 1}"),
@@ -259,5 +259,5 @@ def test_yaml_pitfalls_are_refused() -> None:
     """An unquoted price is a binary float; an unquoted numeric id is an int."""
     with pytest.raises(FillScriptError, match=r"^/reference_prices/AAPL: .*float 190\.1$"):
         parse_broker_spec(yaml.safe_load("reference_prices: {AAPL: 190.10}"))
-    with pytest.raises(FillScriptError, match=r"^/by_order/42: names must be"):
+    with pytest.raises(FillScriptError, match=r"^/by_order/42: a name must be"):
         parse_broker_spec(yaml.safe_load("by_order: {42: [ack]}"))

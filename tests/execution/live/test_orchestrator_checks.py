@@ -62,7 +62,9 @@ S = SessionState
         ({"secrets": {"api_key": "abc"}}, (), "secrets_redactable", "api_key"),
     ],
 )
-def test_each_preflight_failure_alone(make_session, overrides, environ, failing, fragment, tmp_path):
+def test_each_preflight_failure_alone(
+    make_session, overrides, environ, failing, fragment, tmp_path
+):
     session = make_session(environ_names=environ, **overrides)
     results = session.orchestrator.preflight()
 
@@ -163,7 +165,13 @@ def test_overfill_breaches_execution_reports_sound(make_session):
     broker.reports[1] = [report("o-1", 1, ExecType.NEW, OrderStatus.NEW)]
     broker.reports[2] = [
         report(
-            "o-1", 2, ExecType.TRADE, OrderStatus.FILLED, cum="150", leaves="0", last="150",
+            "o-1",
+            2,
+            ExecType.TRADE,
+            OrderStatus.FILLED,
+            cum="150",
+            leaves="0",
+            last="150",
             px="10",
         )
     ]
@@ -189,8 +197,7 @@ def test_inconsistent_cum_breaks_position_invariant(make_session):
     broker = ScriptedBroker()
     # cum jumps by 60 while last_qty says 40: fills and cum disagree
     broker.reports[1] = [
-        report("o-1", 1, ExecType.TRADE, OrderStatus.PARTIALLY_FILLED, cum="60", last="40",
-               px="10")
+        report("o-1", 1, ExecType.TRADE, OrderStatus.PARTIALLY_FILLED, cum="60", last="40", px="10")
     ]
     session = started(make_session, broker=broker)
     submit(session.intents, 1, order())
@@ -254,8 +261,9 @@ def test_runtime_check_that_raises_is_a_breach(make_session, monkeypatch):
     monkeypatch.setattr(SessionBook, "position_breaks", boom)
     session.orchestrator.step()
     assert breached(session) == ["position_matches_fills"]
-    assert "check raised ArithmeticError: bad book" in (
-        session.of_type("invariant_breach")[0]["payload"]["detail"]
+    assert (
+        "check raised ArithmeticError: bad book"
+        in (session.of_type("invariant_breach")[0]["payload"]["detail"])
     )
 
 
@@ -291,8 +299,10 @@ def test_audit_sink_failure_mid_session_breaches_and_stops_orders(
     assert breached(session) == ["audit_sink_healthy"]
     # the first order's record failed to persist: neither order reached the broker
     assert session.broker.commands == []
-    refused = [(r["payload"]["client_order_id"], r["payload"]["rule"]) for r in
-               session.of_type("order_refused")]
+    refused = [
+        (r["payload"]["client_order_id"], r["payload"]["rule"])
+        for r in session.of_type("order_refused")
+    ]
     assert refused == [("o-1", "audit_sink_failed"), ("o-2", "audit_sink_failed")]
 
 
@@ -307,7 +317,9 @@ def test_audit_sink_failure_mid_session_breaches_and_stops_orders(
         (lambda o: o.acknowledge("ops", "x"), S.INIT),
     ],
 )
-def test_illegal_transition_raises_changes_nothing_and_is_audited(make_session, action, state_before):
+def test_illegal_transition_raises_changes_nothing_and_is_audited(
+    make_session, action, state_before
+):
     session = make_session()
     with pytest.raises(IllegalTransition):
         action(session.orchestrator)

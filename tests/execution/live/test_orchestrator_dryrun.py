@@ -145,7 +145,9 @@ def test_graceful_stop_cancels_open_orders_then_stops(make_session):
 
 
 def test_no_intent_is_acted_on_after_stopping(make_session):
-    broker = MockBroker(parse_broker_spec({"default": ["ack"], "by_order": {"o-1": {"on_cancel": "ignore"}}}))
+    broker = MockBroker(
+        parse_broker_spec({"default": ["ack"], "by_order": {"o-1": {"on_cancel": "ignore"}}})
+    )
     session = make_session(broker=broker, drain_steps=3)
     submit(session.intents, 1, order("o-1"))
     submit(session.intents, 2, order("o-2"))

@@ -212,7 +212,9 @@ def _named(data: object, path: str, key: str, parse: Callable[[object, str], _T]
     for name, value in data.items():
         where = _at(path, str(name))
         if not isinstance(name, str) or not name:
-            raise _fail(where, f"names must be non-empty strings (quote it in YAML), got {name!r}")
+            raise _fail(
+                where, f"a name must be a non-empty string (quote it in YAML), got {name!r}"
+            )
         parsed[name] = parse(value, where)
     return parsed
 

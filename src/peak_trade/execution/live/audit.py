@@ -1,15 +1,11 @@
 """The audit trail: an append-only, redacted, hash-chained JSON Lines log of a session.
 
-Theory of operation. Every record is one line of canonical JSON (sorted keys, no spaces, UTF-8,
-Decimal as a string, floats refused). Its `hash` is the SHA-256 of the record without that field,
-and its `prev` is the previous record's hash, so changing, deleting, inserting or reordering a
-record breaks the chain at the first line affected, and `verify_file` names that line. A crash
-mid-append leaves a torn last line, reported as such. On a clean close a file sink writes a seal
-(record count and head hash) beside the log, which catches a clean cut at a record boundary.
-Nothing here catches a chain recomputed from scratch together with its seal: that takes an
-external anchor or a keyed MAC. docs/audit-format.md is the byte-level specification.
-
-Payloads are redacted before they are hashed or written, and so are the messages of sink errors.
+Each record is one line of canonical JSON carrying the SHA-256 of its body and the hash of the
+record before it, so a change, deletion, insertion or reordering breaks the chain at the first line
+affected; a crash mid-append leaves a torn last line; a seal written on clean close (count and head)
+catches a clean cut at a record boundary. A chain recomputed together with its seal is not caught:
+that takes an external anchor or a keyed MAC. Payloads and sink error messages are redacted before
+anything is hashed or written. docs/audit-format.md is the byte-level specification.
 """
 
 from __future__ import annotations
@@ -24,21 +20,25 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 from peak_trade.execution.live.redaction import Redactor
 
 GENESIS_HASH = "0" * 64
 FORMAT = "peak_trade.audit/1"
 
+Payload = Mapping[str, object]
+FsyncPolicy = Literal["never", "per_record", "on_close"]
+
 _HASH = slice(9, 73)  # the 64 hex digits after '{"hash":"'
 _BODY_START = 75  # the body is "{" + everything after '{"hash":"<64 hex>",'
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-# The fixed tail of every body, in sorted key order. Quotes inside payload strings are escaped,
-# so the last ',"prev":"' of a line is always the record's own.
+# The fixed tail of every body, in sorted key order. Quotes inside strings are escaped, so the
+# last ',"prev":"' of a line is always the record's own. _STR is a JSON string, loop unrolled.
+_STR = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
 _TAIL = re.compile(
-    rb',"prev":"([0-9a-f]{64})","seq":([1-9][0-9]{0,18}),"state":"(?:[^"\\]|\\.)*",'
-    rb'"step":(0|[1-9][0-9]{0,18}),"type":"(?:[^"\\]|\\.)*"\}'
+    rb',"prev":"([0-9a-f]{64})","seq":([1-9][0-9]{0,18}),"state":%s,"step":(0|[1-9][0-9]{0,18}),'
+    rb'"type":%s\}' % (_STR, _STR)
 )
 
 
@@ -49,8 +49,6 @@ class AuditError(Exception):
 class AuditSinkError(AuditError):
     """A sink cannot be opened or written; the message names the sink, never a secret."""
 
-
-# --- canonical encoding -------------------------------------------------------------------------
 
 _FLOAT_FREE = frozenset({str, int, bool, type(None), Decimal})
 
@@ -68,40 +66,32 @@ _ENCODER = json.JSONEncoder(
 )
 
 
-def _find_float(obj: object) -> list[str] | None:
-    """The path to the first float in `obj`, innermost step first; None if there is none."""
-    if type(obj) in _FLOAT_FREE:
-        return None
+def _refuse_floats(obj: object, path: str) -> None:
     if isinstance(obj, float):
-        return []
+        raise TypeError(f"float in audit payload at {path}: use Decimal")
     if isinstance(obj, Enum):
-        return _find_float(obj.value)
-    if isinstance(obj, dict):
-        keys_and_values = map(type, (*obj, *obj.values()))
-        if _FLOAT_FREE.issuperset(keys_and_values):  # a flat dict, the common case, settled in C
-            return None
+        _refuse_floats(obj.value, path)
+    elif isinstance(obj, dict):
+        if _FLOAT_FREE.issuperset(map(type, (*obj, *obj.values()))):
+            return  # a flat dict, the common case, settled in C
         for key, item in obj.items():
-            if isinstance(key, float):
-                return [f"[{key!r}] (a key)"]
-            if (found := _find_float(item)) is not None:
-                return [*found, f".{key}"]
+            if type(key) not in _FLOAT_FREE:
+                _refuse_floats(key, f"{path} (a key)")
+            if type(item) not in _FLOAT_FREE:  # paths are built only where a float may hide
+                _refuse_floats(item, f"{path}.{key}")
     elif isinstance(obj, list | tuple):
         for index, item in enumerate(obj):
-            if (found := _find_float(item)) is not None:
-                return [*found, f"[{index}]"]
-    return None
+            if type(item) not in _FLOAT_FREE:
+                _refuse_floats(item, f"{path}[{index}]")
 
 
 def canonical_json(obj: object) -> str:
     """Sorted, compact, UTF-8 JSON; Decimal as str, Enum as its value; a float raises TypeError."""
     text = _ENCODER.encode(obj)  # first, so a cycle is reported by json rather than recursed into
     # json writes floats itself without asking `default`, so float discipline needs its own walk.
-    if (found := _find_float(obj)) is not None:
-        raise TypeError(f"float in audit payload at ${''.join(reversed(found))}: use Decimal")
+    if type(obj) not in _FLOAT_FREE:
+        _refuse_floats(obj, "$")
     return text
-
-
-# --- records ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,13 +100,13 @@ class AuditRecord:
     step: int
     type: str
     state: str
-    payload: Mapping[str, object]  # as redacted, hashed and written
+    payload: Payload  # as redacted, hashed and written
     prev: str
     hash: str
 
 
 def encode_record(
-    *, seq: int, step: int, type: str, state: str, payload: Mapping[str, object], prev: str
+    *, seq: int, step: int, type: str, state: str, payload: Payload, prev: str
 ) -> tuple[str, str]:
     """The record's line (without its newline) and its hash; see docs/audit-format.md."""
     # The verifier reads seq, step and prev back from the line's tail: hold them to that shape.
@@ -141,9 +131,6 @@ def encode_record(
     return f'{{"hash":"{digest}",{body[1:]}', digest
 
 
-# --- sinks --------------------------------------------------------------------------------------
-
-
 class AuditSink(Protocol):
     name: str  # display name for messages: "memory", or the path as configured
 
@@ -161,14 +148,12 @@ class MemorySink:
         self.name = "memory"
         self.lines: list[str] = []
 
-    def open(self) -> None:
-        pass
+    def open(self) -> None: ...  # nothing to acquire or refuse
 
     def write(self, line: str) -> None:
         self.lines.append(line)
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None: ...
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -186,20 +171,14 @@ class JsonlFileSink:
     """
 
     def __init__(
-        self,
-        path: Path,
-        *,
-        fsync: Literal["never", "per_record", "on_close"] = "never",
-        name: str | None = None,
+        self, path: Path, *, fsync: FsyncPolicy = "never", name: str | None = None
     ) -> None:
-        if fsync not in ("never", "per_record", "on_close"):
+        if fsync not in get_args(FsyncPolicy):
             raise ValueError(f"Unknown fsync policy {fsync!r}: use never, per_record or on_close.")
         self.path = Path(path)
         self.name = str(path) if name is None else name
         self.seal_path = self.path.with_name(self.path.name + ".seal")
-        self.count = 0
-        self.head = GENESIS_HASH
-        self._fsync = fsync
+        self.count, self.head, self._fsync = 0, GENESIS_HASH, fsync
         self._fd: int | None = None
         self._state: Literal["new", "open", "dead", "closed"] = "new"
 
@@ -279,9 +258,6 @@ class JsonlFileSink:
             os.close(directory)
 
 
-# --- the trail ----------------------------------------------------------------------------------
-
-
 class AuditTrail:
     """Redacts, encodes and chains records, and writes each to every live sink.
 
@@ -296,9 +272,7 @@ class AuditTrail:
         self._sinks = list(sinks)
         self._redactor = Redactor() if redactor is None else redactor
         self._state: Literal["new", "open", "closed"] = "new"
-        self.seq = 0
-        self.head = GENESIS_HASH
-        self._step = 0
+        self.seq, self.head, self._step = 0, GENESIS_HASH, 0
 
     @property
     def sink_names(self) -> tuple[str, ...]:
@@ -318,9 +292,7 @@ class AuditTrail:
                 failures.append((sink.name, self._reason(exc)))
         return failures
 
-    def append(
-        self, *, step: int, type: str, state: str, payload: Mapping[str, object]
-    ) -> AuditRecord:
+    def append(self, *, step: int, type: str, state: str, payload: Payload) -> AuditRecord:
         if self._state != "open":
             raise AuditError(f"The audit trail is {self._state}, not open, and takes no records.")
         if not self._sinks:
@@ -371,9 +343,6 @@ class AuditTrail:
         return self._redactor.redact_text(text)
 
 
-# --- verification -------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifyResult:
     ok: bool
@@ -401,7 +370,7 @@ def _verify(lines: Iterable[bytes | str], *, stream: bool) -> VerifyResult:
             )
             break
         digest = line[_HASH]
-        if not line.startswith(b'{"hash":"') or line[73:86] != b'","payload":':
+        if not (line.startswith(b'{"hash":"') and line.startswith(b'","payload":', 73)):
             reason = f"line {number} is malformed: it lacks the canonical record prefix."
             break
         if sha256(b"{" + line[_BODY_START:]).hexdigest().encode() != digest:
@@ -465,13 +434,12 @@ def verify_file(path: Path) -> VerifyResult:
         reason = f"the seal of {path.name} is malformed, so it cannot vouch for the file."
     elif name != path.name:
         reason = f"the seal names file {name!r}, not {path.name!r}."
-    elif result.count < count:
+    elif (has := result.count) < count:
         reason = (
-            f"truncated: the seal records {count} records with head {head}, "
-            f"the file has {result.count}."
+            f"truncated: the seal records {count} records with head {head}, the file has {has}."
         )
-    elif result.count > count:
-        reason = f"the file has {result.count} records, more than the {count} its seal records."
+    elif has > count:
+        reason = f"the file has {has} records, more than the {count} its seal records."
     elif result.head != head:
         reason = f"head mismatch: the seal records head {head}, the file's is {result.head}."
     else:

@@ -164,7 +164,9 @@ def check_broker_is_mock(config: SessionConfig, broker_kind: object) -> tuple[bo
     return True, "broker adapter is the mock"
 
 
-def check_audit_sink(config: SessionConfig, failures: Iterable[tuple[str, str]]) -> tuple[bool, str]:
+def check_audit_sink(
+    config: SessionConfig, failures: Iterable[tuple[str, str]]
+) -> tuple[bool, str]:
     sink, fsync = config.audit.sink, config.audit.fsync
     if sink not in AUDIT_SINK_KINDS:
         return False, f"unknown audit sink {sink!r}; use one of {', '.join(AUDIT_SINK_KINDS)}"
@@ -181,9 +183,15 @@ def check_step_bound(config: SessionConfig) -> tuple[bool, str]:
     if max_steps is None:
         return False, "no step bound configured: set max_steps (every run must have a bound)"
     if not _is_int(max_steps) or not 1 <= max_steps <= HARD_MAX_STEPS:
-        return False, f"max_steps must be a whole number from 1 to {HARD_MAX_STEPS}, found {max_steps!r}"
+        return (
+            False,
+            f"max_steps must be a whole number from 1 to {HARD_MAX_STEPS}, found {max_steps!r}",
+        )
     if not _is_int(drain) or not 1 <= drain <= MAX_DRAIN_STEPS:
-        return False, f"drain_steps must be a whole number from 1 to {MAX_DRAIN_STEPS}, found {drain!r}"
+        return (
+            False,
+            f"drain_steps must be a whole number from 1 to {MAX_DRAIN_STEPS}, found {drain!r}",
+        )
     return True, f"at most {max_steps} steps, then at most {drain} drain steps"
 
 

@@ -108,7 +108,10 @@ class SessionConfig:
         """The config as audit payload. Secrets go in by name only; the redactor masks the rest."""
         return {
             "session_id": self.session_id,
-            "live": {"enabled": _plain(self.live.enabled), "test_override": _plain(self.live.test_override)},
+            "live": {
+                "enabled": _plain(self.live.enabled),
+                "test_override": _plain(self.live.test_override),
+            },
             "allowlist": _plain(self.allowlist),
             "broker_kind": _plain(self.broker_kind),
             "audit": {
@@ -121,7 +124,7 @@ class SessionConfig:
             "max_unhealthy_steps": _plain(self.max_unhealthy_steps),
             "closed_order_retention": _plain(self.closed_order_retention),
             "rails": _plain(dict(self.rails)),
-            "secret_names": sorted(self.secrets),
+            "redaction_names": sorted(self.secrets),
             "unknown_keys": list(self.unknown_keys),
         }
 

@@ -74,7 +74,9 @@ def pretrade_refusal(
         return "duplicate_client_order_id", f"client order id {order.client_order_id} already used"
     if order.qty <= 0:
         return "positive_quantity", f"quantity {order.qty} is not positive"
-    if order.order_type is OrderType.LIMIT and (order.limit_price is None or order.limit_price <= 0):
+    if order.order_type is OrderType.LIMIT and (
+        order.limit_price is None or order.limit_price <= 0
+    ):
         return "limit_price", f"limit order without a positive limit price ({order.limit_price})"
     return None
 
@@ -230,7 +232,9 @@ class LiveSessionOrchestrator:
         bound = self._max_steps if self._max_steps else _configured_bound(self._config)
         if n > bound:
             detail = f"run_n_steps({n}) exceeds the step bound max_steps={bound}"
-            self._record("step_bound_refused", {"requested": n, "max_steps": bound, "detail": detail})
+            self._record(
+                "step_bound_refused", {"requested": n, "max_steps": bound, "detail": detail}
+            )
             raise StepBoundExceeded(detail)
         ran = 0
         for _ in range(n):  # bounded by n <= max_steps
@@ -352,7 +356,9 @@ class LiveSessionOrchestrator:
         self._record("order_submitted", payload)
         if self._audit_failures:  # the record did not persist everywhere: the order stays here
             detail = "the audit sink failed while recording this order; it was not sent"
-            self._record("order_refused", {**payload, "rule": "audit_sink_failed", "detail": detail})
+            self._record(
+                "order_refused", {**payload, "rule": "audit_sink_failed", "detail": detail}
+            )
             return
         self._book.add(order, step)
         try:
@@ -361,7 +367,9 @@ class LiveSessionOrchestrator:
             detail = f"submit {order.client_order_id} raised {type(exc).__name__}: {exc}"
             self._call_failures.append(detail)
             self._book.open_orders.pop(order.client_order_id, None)
-            self._record("submit_failed", {"client_order_id": order.client_order_id, "detail": detail})
+            self._record(
+                "submit_failed", {"client_order_id": order.client_order_id, "detail": detail}
+            )
 
     def _cancel_order(self, client_order_id: str, reason: str) -> None:
         if client_order_id not in self._book.open_orders:

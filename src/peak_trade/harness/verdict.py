@@ -1,0 +1,47 @@
+"""One verdict for one scenario, shared by pytest and the CLI so both always agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from peak_trade.harness.expectations import Mismatch, check_expectations
+from peak_trade.harness.model import Scenario
+from peak_trade.harness.runner import RunResult, run_scenario
+from peak_trade.harness.snapshot import compare_with_stored, render_snapshot, snapshot_path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    scenario: Scenario
+    result: RunResult
+    snapshot_text: str
+    mismatches: tuple[Mismatch, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches
+
+
+def evaluate(
+    scenario: Scenario,
+    *,
+    snapshot_dir: Path | None,
+    audit_file: Path | None = None,
+) -> Verdict:
+    """Run `scenario`, check its expectations and, when `snapshot_dir` is given, its snapshot."""
+    result = run_scenario(scenario, audit_file=audit_file)
+    text = render_snapshot(scenario.id, result.audit_lines, result.head)
+    mismatches = check_expectations(scenario.expect, result)
+    if snapshot_dir is not None:
+        stored_path = snapshot_path(snapshot_dir, scenario.id)
+        try:
+            stored: str | None = stored_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            stored = None
+        snapshot_mismatch = compare_with_stored(text, stored, name=str(stored_path))
+        if snapshot_mismatch is not None:
+            mismatches.append(snapshot_mismatch)
+    return Verdict(
+        scenario=scenario, result=result, snapshot_text=text, mismatches=tuple(mismatches)
+    )
