@@ -1,4 +1,4 @@
-"""Every scenario in scenarios/ is its own test item, named by its id, snapshot-compared with syrupy.
+"""Every scenario in scenarios/ is its own test item, named by its id, snapshot-compared.
 
 The verdict is `harness.verdict.evaluate`, the same function the CLI uses. `--snapshot-update`
 records the readable JSON snapshots under tests/__snapshots__/test_scenarios/.

@@ -20,7 +20,6 @@ from peak_trade.execution.live.errors import (
     StepBoundExceeded,
 )
 from peak_trade.execution.live.state import IllegalTransition, SessionState
-
 from tests.execution.live.support import ScriptedBroker, order, report, submit
 
 S = SessionState

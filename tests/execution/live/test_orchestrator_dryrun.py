@@ -180,7 +180,8 @@ def test_drain_timeout_needs_an_operator_then_stops(make_session):
     o.acknowledge("alice", "order o-1 checked by phone with the broker")
     assert o.state is S.STOPPING
     ack = session.of_type("transition")[-1]["payload"]
-    assert ack["operator"] == "alice" and ack["trigger"] == "acknowledge"
+    assert ack["operator"] == "alice"
+    assert ack["trigger"] == "acknowledge"
 
 
 def test_breach_then_acknowledge_then_stopped(make_session):

@@ -1,4 +1,4 @@
-"""The transition table, driven directly: every (state, trigger) pair is either allowed or raises."""
+"""The transition table, driven directly: every (state, trigger) pair is allowed or raises."""
 
 import itertools
 

@@ -8,7 +8,7 @@ session fails closed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from peak_trade.execution.broker.protocol import BrokerHealth, BrokerKind

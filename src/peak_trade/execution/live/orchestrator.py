@@ -162,9 +162,9 @@ class LiveSessionOrchestrator:
                 "live_override_used",
                 {"detail": "live.enabled set under the explicit test override; mock broker only"},
             )
-        assert isinstance(config.allowlist, tuple) and isinstance(config.max_steps, int)
-        self._allowlist = frozenset(config.allowlist)
-        self._max_steps = config.max_steps
+        # Preflight has judged these values; from here on they are known to be well-formed.
+        self._allowlist = frozenset(config.allowlist)  # type: ignore[arg-type]
+        self._max_steps = int(config.max_steps)  # type: ignore[call-overload]
         self._drain_steps = int(config.drain_steps)  # type: ignore[call-overload]
         self._max_unhealthy = int(config.max_unhealthy_steps)  # type: ignore[call-overload]
         self._fire(Trigger.PREFLIGHT_PASSED)
