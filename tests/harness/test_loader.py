@@ -197,6 +197,13 @@ def test_quoted_and_plain_sources_are_kept_for_hints() -> None:
     assert doc.sources == {("a",): "true", ("b",): "'12'", ("c",): "1e3", ("d",): "~"}
 
 
+def test_sources_leave_out_anchors_and_aliases_report_where_the_text_is() -> None:
+    doc = load_scenario_text("a: &x 1.5\nb: *x\nc: &y\n  '12'\n")
+    assert doc.sources == {("a",): "1.5", ("b",): "1.5", ("c",): "'12'"}
+    assert doc.positions[("b",)] == (2, 4)
+    assert problems_of("a: &x no\nb: *x\nc: [*x]\n") == [(1, 4, "/a", yaml11("no", "false"))]
+
+
 # --- refusals ----------------------------------------------------------------------------------
 
 
@@ -340,6 +347,45 @@ def yaml11(word: str, meaning: str) -> str:
         ),
         pytest.param(
             "px: 1.5e+3\n", [(1, 5, "/px", f"`1.5e+3` uses an exponent; {PLAIN}")], id="exp"
+        ),
+        pytest.param(
+            "a: 0x_\n",
+            [
+                (
+                    1,
+                    4,
+                    "/a",
+                    "`0x_` is a hexadecimal number; write '0x_' in quotes for a string "
+                    "or its plain decimal value for a number",
+                )
+            ],
+            id="hex-without-digits",
+        ),
+        pytest.param(
+            "a: " + "1" * 5000 + "\n",
+            [
+                (
+                    1,
+                    4,
+                    "/a",
+                    "`11111111111111111111...` is too long a number to read; "
+                    "write it in quotes for a string",
+                )
+            ],
+            id="too-many-digits",
+        ),
+        pytest.param(
+            "a: 0" + "7" * 50 + "\n",
+            [
+                (
+                    1,
+                    4,
+                    "/a",
+                    "`07777777777777777777...` is too long a number to read; "
+                    "write it in quotes for a string",
+                )
+            ],
+            id="long-octal",
         ),
         pytest.param(
             "a: =\n",

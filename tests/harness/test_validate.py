@@ -149,12 +149,12 @@ def test_unknown_keys_are_reported_at_the_key(
         ),
         pytest.param(
             HEAD + "steps:\n  - submit:\n      symbol: AAPL\n",
-            [(5, 5, "/steps/0/submit", "missing required key 'qty'")],
+            [(4, 5, "/steps/0/submit", "missing required key 'qty'")],
             id="at-the-parent-key",
         ),
         pytest.param(
             HEAD + "steps:\n  - submit:\n      - {symbol: AAPL}\n",
-            [(6, 9, "/steps/0/submit/0", "missing required key 'qty'")],
+            [(5, 9, "/steps/0/submit/0", "missing required key 'qty'")],
             id="list-item",
         ),
         pytest.param(
@@ -198,7 +198,8 @@ def test_missing_keys_are_reported_at_the_mapping(
         ),
         pytest.param(
             "count: '3'",
-            "'count' must be an integer, found the string '3' (write 3 without quotes for a number)",
+            "'count' must be an integer, found the string '3' "
+            "(write 3 without quotes for a number)",
             id="quoted-number",
         ),
         pytest.param(
@@ -274,13 +275,13 @@ def test_decimal_pattern_with_x_expected_covers_strings_and_numbers(
         message = f"'qty' must be {POSITIVE}, found {expected}"
         if value == "true":  # fails the type, not the pattern: a hint, same noun
             message += " (`true` is read as a boolean; write 'true' in quotes for a string)"
-        assert problems == [(4, 31, "/steps/0/submit/qty", message)]
+        assert problems == [(4, 33, "/steps/0/submit/qty", message)]
 
 
 def test_x_expected_at_the_ref_site_is_the_nearest_noun() -> None:
     text = HEAD + "steps:\n  - submit: {symbol: AAPL, qty: 1, price: -2}\n"
     assert check(text) == [
-        (4, 41, "/steps/0/submit/price", "'price' must be a limit price, found the number -2")
+        (4, 43, "/steps/0/submit/price", "'price' must be a limit price, found the number -2")
     ]
 
 
@@ -318,7 +319,7 @@ def test_enum_suggests_the_closest_choice() -> None:
     assert check(text) == [
         (
             4,
-            40,
+            42,
             "/steps/0/submit/side",
             "'side' must be one of 'buy', 'sell', found the string 'bye' (did you mean 'buy'?)",
         )
@@ -344,7 +345,7 @@ def test_multiple_of_is_exact_for_decimals(tick: str, expected: list[str]) -> No
     [
         pytest.param(
             "  - submit: {symbol: AAPL, qty: -1}\n",
-            [(4, 31, "/steps/0/submit/qty", f"'qty' must be {POSITIVE}, found the number -1")],
+            [(4, 33, "/steps/0/submit/qty", f"'qty' must be {POSITIVE}, found the number -1")],
             id="mapping-branch",
         ),
         pytest.param(
@@ -393,7 +394,7 @@ def test_one_of_reports_the_inner_error_of_the_branch_that_fits(
         pytest.param(
             "{rejct: late}",
             [
-                (4, 10, "/action", "missing required key 'reject'"),
+                (4, 1, "/action", "missing required key 'reject'"),
                 (4, 10, "/action/rejct", "unknown key 'rejct' (did you mean 'reject'?)"),
             ],
             id="misspelt-discriminator",
@@ -429,8 +430,8 @@ def test_problems_are_sorted_by_position_and_unique() -> None:
     assert [(line, col, path) for line, col, path, _ in found] == [
         (1, 1, "/"),
         (1, 5, "/id"),
-        (3, 31, "/steps/0/submit/qty"),
-        (3, 34, "/steps/0/submit/qtty"),
+        (3, 33, "/steps/0/submit/qty"),
+        (3, 36, "/steps/0/submit/qtty"),
         (4, 13, "/steps/1/cancel"),
         (5, 1, "/extra"),
         (6, 8, "/count"),
@@ -467,3 +468,55 @@ def test_numbers_reach_jsonschema_as_decimals() -> None:
     assert [p.message for p in validate_document(doc, SCHEMA)] == [
         "'count' must be an integer, found the number 1.0"
     ]
+
+
+KEYWORDS = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {
+        "tags": {"type": "array", "uniqueItems": True, "minItems": 2, "maxItems": 3},
+        "pair": {"type": "array", "prefixItems": [{"type": "string"}], "items": False},
+        "limits": {"type": "object", "maxProperties": 1},
+        "name": {"type": "string", "maxLength": 3, "const": "abc"},
+        "either": {"anyOf": [{"type": "integer"}, {"type": "integer", "minimum": 0}]},
+        "exactly": {"oneOf": [{"type": "integer"}, {"type": "integer", "minimum": 0}]},
+        "mode": {"not": {"const": "live"}, "x-expected": "anything but 'live'"},
+        "order": {
+            "type": "object",
+            "properties": {"type": {"type": "string"}},
+            "dependentRequired": {"type": ["price"]},
+            "unevaluatedProperties": False,
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("tags: [a, a]", "'tags' must be a list without repeated items, found a list"),
+        ("tags: [a]", "'tags' must be a list of at least 2 items, found 1 item"),
+        ("tags: [a, b, c, d]", "'tags' must be a list of at most 3 items, found 4 items"),
+        ("pair: [a, b]", "'pair' must be a list of at most 1 item, found 2 items"),
+        ("limits: {a: 1, b: 2}", "'limits' must be a mapping of at most 1 key, found 2 keys"),
+        (
+            "name: abcd",
+            "'name' must be 'abc', found the string 'abcd'\n"
+            "'name' must be at most 3 characters long, found the string 'abcd'",
+        ),
+        ("name: abd", "'name' must be 'abc', found the string 'abd'"),
+        ("either: x", "'either' must be an integer, found the string 'x'"),
+        ("either: -1", None),
+        (
+            "exactly: 1",
+            "'exactly' matches more than one of the allowed forms; it must match exactly one",
+        ),
+        ("mode: live", "'mode' must be anything but 'live', found the string 'live'"),
+        ("order: {type: limit}", "key 'type' requires key 'price' next to it"),
+        ("order: {typo: 1}", "unknown key 'typo' (did you mean 'type'?)"),
+    ],
+)
+def test_other_keywords_are_sentences_too(line: str, expected: str | None) -> None:
+    doc = load_scenario_text(f"{line}\n")
+    messages = [p.message for p in validate_document(doc, KEYWORDS)]
+    assert messages == ([] if expected is None else expected.split("\n"))

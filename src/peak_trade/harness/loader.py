@@ -52,6 +52,8 @@ _LITERAL_LOOKING = re.compile(
     r"[-+]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?"
     r"|[-+]?\.(?i:inf|nan)|(?i:y|n|yes|no|on|off|true|false|null|~)"
 )
+_TOO_LONG = "`{head}...` is too long a number to read; write it in quotes for a string"
+_ANCHORS = re.compile(r"^(?:&\S+\s+)+")
 _PREFIX_NAMES = {"x": "a hexadecimal", "o": "an octal", "b": "a binary"}
 
 
@@ -336,7 +338,7 @@ def _scalar_value(node: ScalarNode) -> object:
             try:
                 return int(source)
             except ValueError:  # more digits than int() accepts
-                raise _Refused(f"`{source[:20]}...` has too many digits") from None
+                raise _Refused(_TOO_LONG.format(head=source[:20])) from None
         _refuse_number(source)
     if tag == "float":
         if _PLAIN_DECIMAL.fullmatch(source):
@@ -350,6 +352,8 @@ def _scalar_value(node: ScalarNode) -> object:
 
 
 def _refuse_number(source: str) -> None:
+    if len(source) > 40:
+        raise _Refused(_TOO_LONG.format(head=source[:20]))
     quoted = f"write '{source}' in quotes for a string"
     if _INF_NAN.fullmatch(source):
         raise _Refused(f"`{source}` is not a finite number; {PLAIN_DECIMAL_ADVICE}")
@@ -358,15 +362,14 @@ def _refuse_number(source: str) -> None:
         raise _Refused(f"`{source}` is read by YAML 1.1 as a base-60 number ({value}); {quoted}")
     if _PREFIXED_INT.fullmatch(source):
         kind = _PREFIX_NAMES[source.lstrip("+-")[1].lower()]
-        value = int(source.replace("_", ""), 0)
+        value = _int_text(source, 0)
         raise _Refused(f"`{source}` is {kind} number; {quoted} or {value} for a number")
     if _LEADING_ZERO_INT.fullmatch(source):
-        digits = source.replace("_", "")
-        octal = not set(digits) & set("89")
+        octal = not set(source) & set("89")
         reading = "YAML 1.1 reads as an octal number" if octal else "YAML versions read differently"
         raise _Refused(
             f"`{source}` has a leading zero, which {reading}; "
-            f"{quoted} or {int(digits)} for a number"
+            f"{quoted} or {_int_text(source, 10)} for a number"
         )
     if "_" in source:
         plain = source.replace("_", "")
@@ -377,6 +380,14 @@ def _refuse_number(source: str) -> None:
     if "e" in source.lower():
         raise _Refused(f"`{source}` uses an exponent; {PLAIN_DECIMAL_ADVICE}")
     raise _Refused(f"`{source}` is not a plain number; {PLAIN_DECIMAL_ADVICE}")
+
+
+def _int_text(source: str, base: int) -> str:
+    """The plain decimal form of an integer literal, for advice; never raises."""
+    try:
+        return str(int(source.replace("_", ""), base))
+    except ValueError:  # no digits after a prefix, or more digits than int() accepts
+        return "its plain decimal value"
 
 
 def _sexagesimal(source: str) -> Decimal:
@@ -440,6 +451,7 @@ class _Walk:
                     continue
                 via = via or (path, where)
                 node = node.target
+                where = _position(node.start_mark)  # report problems where the text is
             if len(path) > self.max_depth:
                 via_path, via_where = via or (path, where)
                 self.problem(via_where, via_path, f"nesting deeper than {self.max_depth} levels")
@@ -525,5 +537,6 @@ class _Walk:
         if (node.style is None and (not isinstance(value, str) or node.tag != _TAG + "str")) or (
             node.style in ("'", '"', None) and _LITERAL_LOOKING.fullmatch(node.value)
         ):
-            self.sources[path] = self.text[node.start_mark.index : node.end_mark.index]
+            written = self.text[node.start_mark.index : node.end_mark.index]
+            self.sources[path] = _ANCHORS.sub("", written)  # the node starts at its `&anchor`
         return value

@@ -65,25 +65,24 @@ _TYPE_NOUNS = {
 # Keywords whose subschema applies to a child of the instance rather than the instance itself.
 _INTO_CHILD = {"properties", "patternProperties", "prefixItems", "additionalProperties", "items"}
 _INTO_CHILD |= {"contains", "propertyNames", "unevaluatedItems", "unevaluatedProperties"}
+# Past these, an enclosing `x-expected` no longer names the failing value.
+_NEW_SUBJECT = _INTO_CHILD | {"oneOf", "anyOf"}
 _NAMED = {"properties", "patternProperties", "prefixItems", "dependentSchemas", "$defs"}
 _NAMED |= {"allOf", "anyOf", "oneOf"}
 
 
+@functools.cache
 def load_schema(path: Path | None = None) -> dict[str, Any]:
     """The scenario schema: the packaged copy, else `<repo>/schemas/scenario.schema.json`.
 
-    Cached per path; treat the returned dict as read-only.
+    Cached per argument; treat the returned dict as read-only (validators are cached per schema
+    object, so a schema mutated in place would keep its old validator).
     """
-    return _load_schema(None if path is None else Path(path))
-
-
-@functools.cache
-def _load_schema(path: Path | None) -> dict[str, Any]:
     if path is None:
         packaged = importlib.resources.files("peak_trade.harness") / SCHEMA_NAME
         text = (packaged if packaged.is_file() else _REPO_SCHEMA).read_text(encoding="utf-8")
     else:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     return json.loads(text)
 
 
@@ -281,12 +280,15 @@ class _Explainer:
                 f"{subject} matches more than one of the allowed forms; it must match exactly one"
             )
         if keyword == "not":
-            return f"{subject} must not be {noun or 'in this form'}, found {found}"
+            if noun:
+                return f"{subject} must be {noun}, found {found}"
+            return f"{subject} must not match {_show(value)}, found {found}"
         return f"{subject}: {error.message}"
 
     def noun(self, error: ValidationError) -> str | None:
-        """`x-expected` of the failing subschema or the nearest one enclosing it that describes
-        the same instance (following `$ref`s from the root schema)."""
+        """The `x-expected` for the failing value: the outermost one among the schemas that
+        describe this same instance since the last branch chosen (a `$ref` site overrides its
+        definition), else the one on the subschema holding the failing keyword."""
         same_instance: list[Any] = []
         node: Any = self.schema
         parts = list(error.absolute_schema_path)
@@ -305,13 +307,13 @@ class _Explainer:
                     index += 1
                     child = child[parts[index]]
             except (KeyError, IndexError, TypeError):
+                same_instance = []  # lost the way: trust only the failing subschema
                 break
-            if part in _INTO_CHILD:
+            if part in _NEW_SUBJECT:
                 same_instance = []
             node = child
             index += 1
-        same_instance.append(error.schema)
-        for candidate in reversed(same_instance):
+        for candidate in (*same_instance, error.schema):
             if isinstance(candidate, Mapping) and isinstance(candidate.get("x-expected"), str):
                 return candidate["x-expected"]
         return None
@@ -338,7 +340,7 @@ def _branch_rank(index: Any, errors: list[ValidationError], depth: int) -> tuple
         (difflib.SequenceMatcher(None, a, b).ratio() for a in missing for b in present),
         default=0.0,
     )
-    return (-deepest, -closeness, len(errors), str(index))
+    return (-deepest, -closeness, len(errors), index)
 
 
 def _property_names(schema: Any, root: Mapping[str, Any], depth: int = 0) -> list[str]:
