@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from peak_trade.execution.live.redaction import REDACTED, Redactor, is_sensitive_key
 
-SECRET = "sk_live_Zq8/w+Ab=9"  # has characters that percent-encoding and base64 both change
+# Has characters that percent-encoding changes, and a length that base64 pads.
+SECRET = "sk live/Zq8+Ab=x"
 
 
 class Side(Enum):
@@ -82,6 +83,9 @@ def _b64(text, encode=base64.b64encode):
     ],
 )
 def test_every_encoded_form_of_a_secret_is_replaced(form):
+    # The fixture must exercise what it claims: padding, and characters that encodings change.
+    assert _b64(SECRET).endswith("=")
+    assert len({SECRET, quote(SECRET, safe=""), quote_plus(SECRET)}) == 3
     text = f"GET /orders?key={form}&symbol=BTC-USD"
     assert Redactor([SECRET]).redact_text(text) == f"GET /orders?key={REDACTED}&symbol=BTC-USD"
 
@@ -126,8 +130,8 @@ def test_overlapping_secrets_leave_no_fragment(secrets, text, expected):
 
 def test_data_without_secrets_is_returned_unchanged_and_as_the_same_object():
     payload = {
-        "client_order_id": "sk_live_Zq8",  # shares a prefix with the secret, is not the secret
-        "exec_ids": ["sk_live_Zq8/w+Ab=", "e-2"],  # one character short of the secret
+        "client_order_id": "sk live/Zq8",  # shares a prefix with the secret, is not the secret
+        "exec_ids": ["sk live/Zq8+Ab=", "e-2"],  # one character short of the secret
         "qty": Decimal("0.5"),
         "side": Side.BUY,
         "filled": False,
@@ -136,7 +140,7 @@ def test_data_without_secrets_is_returned_unchanged_and_as_the_same_object():
     }
     for redactor in (Redactor(), Redactor([SECRET])):
         assert redactor.redact(payload) is payload
-        assert redactor.redact_text("order sk_live_Zq8 filled") == "order sk_live_Zq8 filled"
+        assert redactor.redact_text("order sk live/Zq8 filled") == "order sk live/Zq8 filled"
 
 
 def test_a_changed_payload_keeps_key_order_and_container_types():

@@ -87,7 +87,12 @@ def _refuse_floats(obj: object, path: str) -> None:
 
 def canonical_json(obj: object) -> str:
     """Sorted, compact, UTF-8 JSON; Decimal as str, Enum as its value; a float raises TypeError."""
-    text = _ENCODER.encode(obj)  # first, so a cycle is reported by json rather than recursed into
+    try:
+        text = _ENCODER.encode(obj)  # first, so json reports a cycle before the walk recurses
+    except ValueError:
+        with suppress(RecursionError):  # a cycle: json's own error stands
+            _refuse_floats(obj, "$")  # a NaN or infinity: name where it is
+        raise
     # json writes floats itself without asking `default`, so float discipline needs its own walk.
     if type(obj) not in _FLOAT_FREE:
         _refuse_floats(obj, "$")
@@ -226,7 +231,7 @@ class JsonlFileSink:
             return
         try:
             try:
-                if sealing and self._fsync != "never":
+                if sealing and self._fsync == "on_close":  # per_record has synced already
                     os.fsync(fd)
             finally:
                 os.close(fd)
@@ -358,12 +363,13 @@ def _verify(lines: Iterable[bytes | str], *, stream: bool) -> VerifyResult:
     # Structural, without json.loads per line: a matching hash proves the body is the one that
     # was hashed, and prev/seq/step are read from the body's fixed tail.
     head, count, last_step, sha256 = GENESIS_HASH.encode(), 0, 0, hashlib.sha256
-    number, reason = 0, None
+    number, reason, torn = 0, None, False
     for number, item in enumerate(lines, start=1):
         line = item.encode("utf-8") if isinstance(item, str) else item
         if line.endswith(b"\n"):
             line, stream = line[:-1], True
         elif stream:
+            torn = True
             reason = (
                 f"torn last line {number}: the file ends mid-record (crash during append?); "
                 f"the {number - 1} records before it verify."
@@ -387,20 +393,21 @@ def _verify(lines: Iterable[bytes | str], *, stream: bool) -> VerifyResult:
                 "deleted, inserted or reordered before this line."
             )
             break
-        if int(tail[2]) != count + 1:
-            reason = f"seq not consecutive at line {number}: {int(tail[2])} after {count}."
+        seq, step = int(tail[2]), int(tail[3])
+        if seq != count + 1:
+            reason = f"seq not consecutive at line {number}: {seq} after {count}."
             break
-        if int(tail[3]) < last_step:
-            reason = f"step decreasing at line {number}: {int(tail[3])} after {last_step}."
+        if step < last_step:
+            reason = f"step decreasing at line {number}: {step} after {last_step}."
             break
-        head, count, last_step = digest, count + 1, int(tail[3])
+        head, count, last_step = digest, count + 1, step
     return VerifyResult(
         ok=reason is None,
         count=count,
         head=head.decode(),
         first_bad_line=None if reason is None else number,
         reason=reason,
-        torn_tail=reason is not None and reason.startswith("torn"),
+        torn_tail=torn,
     )
 
 
