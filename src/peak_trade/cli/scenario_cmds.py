@@ -1,0 +1,273 @@
+"""`peak-trade scenario list|validate|run|new`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from peak_trade.cli.output import display_path, err, out, plural, table
+from peak_trade.cli.template import id_problem, render_template
+from peak_trade.execution.live.redaction import MIN_SECRET_LENGTH, Redactor
+from peak_trade.execution.live.session import build_redactor
+from peak_trade.harness.discovery import discover_scenarios
+from peak_trade.harness.errors import Problem, ScenarioError
+from peak_trade.harness.evidence import (
+    evidence_filename,
+    today,
+    write_evidence,
+    write_text_atomic,
+)
+from peak_trade.harness.expectations import format_failure
+from peak_trade.harness.loader import load_scenario_file, load_scenario_text
+from peak_trade.harness.model import Scenario, build_scenario, load_scenario
+from peak_trade.harness.snapshot import snapshot_path
+from peak_trade.harness.validate import load_schema, validate_document
+from peak_trade.harness.verdict import Verdict, evaluate
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class PathProblem(Exception):
+    """A file or folder the user named cannot be used; the message is one sentence."""
+
+    @classmethod
+    def wrap(cls, what: str, path: Path | str, exc: OSError) -> PathProblem:
+        reason = exc.strerror or type(exc).__name__
+        return cls(f"cannot {what} {display_path(path)}: {reason}")
+
+
+@dataclass
+class Context:
+    """What the top-level error handler needs to know: the secrets known so far."""
+
+    redactor: Redactor = field(default_factory=Redactor)
+
+
+@dataclass
+class Loaded:
+    files: list[str]  # as displayed: relative to the working directory when under it
+    scenarios: list[Scenario]
+    problems: list[Problem]
+    invalid: int  # files with at least one problem
+
+
+def load_all(paths: Sequence[str], *, check_duplicates: bool) -> Loaded:
+    """Discover and load every scenario file; collects every problem of every file."""
+    files = discover_scenarios(paths)
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
+    invalid = 0
+    first_with_id: dict[str, str] = {}
+    shown = list(dict.fromkeys(display_path(file) for file in files))  # one file, named twice
+    for file in shown:
+        try:
+            scenario = load_scenario(file)
+        except ScenarioError as error:
+            problems.extend(error.problems)
+            invalid += 1
+            continue
+        first = first_with_id.setdefault(scenario.id, scenario.path)
+        if check_duplicates and first != scenario.path:
+            problems.append(_duplicate_id(scenario, first))
+            invalid += 1
+            continue
+        scenarios.append(scenario)
+    return Loaded(files=shown, scenarios=scenarios, problems=problems, invalid=invalid)
+
+
+def _duplicate_id(scenario: Scenario, first: str) -> Problem:
+    try:
+        line, col = load_scenario_file(scenario.path).locate(["id"])
+    except ScenarioError:  # the file changed since it loaded
+        line, col = 1, 1
+    message = (
+        f"duplicate scenario id '{scenario.id}' (also the id of {first}); "
+        "an id names its snapshot, audit file and evidence, so it must be unique"
+    )
+    return Problem(file=scenario.path, line=line, col=col, message=message, json_path="/id")
+
+
+def _no_files(paths: Sequence[str]) -> int:
+    err(f"peak-trade: no scenario files (*.yaml, *.yml) under {', '.join(paths)}")
+    return EXIT_BAD_INPUT
+
+
+def _report_problems(problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        err(problem.format())
+
+
+def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
+    loaded = load_all(args.paths, check_duplicates=False)
+    if not loaded.files:
+        return _no_files(args.paths)
+    rows = [(s.id, s.title, ", ".join(s.tags)) for s in loaded.scenarios]
+    if rows:
+        for line in table(("ID", "TITLE", "TAGS"), rows):
+            out(line)
+    _report_problems(loaded.problems)
+    return EXIT_BAD_INPUT if loaded.problems else EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace, ctx: Context) -> int:
+    loaded = load_all(args.paths, check_duplicates=True)
+    if not loaded.files:
+        return _no_files(args.paths)
+    _report_problems(loaded.problems)
+    total = len(loaded.files)
+    if loaded.invalid:
+        out(f"{loaded.invalid} of {total} scenario file(s) invalid")
+        return EXIT_BAD_INPUT
+    out(f"{total} scenario file(s) valid")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
+    loaded = load_all(args.paths, check_duplicates=True)
+    if not loaded.files:
+        return _no_files(args.paths)
+    if loaded.invalid:
+        _report_problems(loaded.problems)
+        total = len(loaded.files)
+        err(f"{loaded.invalid} of {total} scenario file(s) invalid; nothing was run")
+        return EXIT_BAD_INPUT
+    ctx.redactor = Redactor([v for s in loaded.scenarios for v in _secret_values(s)])
+    audit_dir: Path | None = args.audit_dir
+    if audit_dir is not None:
+        try:
+            audit_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PathProblem.wrap("create the audit folder", audit_dir, exc) from None
+    total = len(loaded.scenarios)
+    id_width = max(len(s.id) for s in loaded.scenarios)
+    summary: list[tuple[str, str, str, int, int]] = []
+    for number, scenario in enumerate(loaded.scenarios, start=1):
+        audit_file = None if audit_dir is None else audit_dir / f"{scenario.id}.jsonl"
+        verdict = evaluate(scenario, snapshot_dir=args.snapshot_dir, audit_file=audit_file)
+        evidence, removed = _settle_evidence(verdict, args)
+        redact = build_redactor(scenario.config).redact_text
+        result = verdict.result
+        word = "PASS" if verdict.passed else "FAIL"
+        summary.append((scenario.id, word, result.final_state, result.steps_run, result.count))
+        if args.json:
+            record = {
+                "id": scenario.id,
+                "path": scenario.path,
+                "passed": verdict.passed,
+                "final_state": result.final_state,
+                "steps_run": result.steps_run,
+                "audit_records": result.count,
+                "audit_head": result.head,
+                "evidence": None if evidence is None else display_path(evidence),
+                "audit_file": None if audit_file is None else display_path(audit_file),
+                "mismatches": [redact(m.format()) for m in verdict.mismatches],
+            }
+            out(json.dumps(record, ensure_ascii=False))
+            if removed is not None:
+                err(f"{scenario.id}: {_removed_text(removed)}")
+            continue
+        out(
+            f"[{number:>{len(str(total))}}/{total}] {word} {scenario.id:<{id_width}}  "
+            f"{result.final_state}  {plural(result.steps_run, 'step')}  "
+            f"{plural(result.count, 'record')}  head {result.head[:12]}"
+        )
+        if not verdict.passed:
+            for line in redact(format_failure(scenario.id, verdict.mismatches)).splitlines():
+                out(f"    {line}")
+        if audit_file is not None:
+            out(f"    audit: {display_path(audit_file)}")
+        if evidence is not None:
+            out(f"    evidence: {display_path(evidence)}")
+        if removed is not None:
+            out(f"    {_removed_text(removed)}")
+    failed = sum(1 for row in summary if row[1] == "FAIL")
+    if not args.json:
+        out()
+        for line in table(("ID", "VERDICT", "FINAL STATE", "STEPS", "RECORDS"), summary):
+            out(line)
+        out(f"{len(summary) - failed} passed, {failed} failed")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _secret_values(scenario: Scenario) -> list[str]:
+    secrets = scenario.config.secrets.values()
+    return [v for v in secrets if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH]
+
+
+def _settle_evidence(verdict: Verdict, args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """(evidence written, stale evidence removed): a pass writes evidence; a failure removes
+    today's PASS evidence for the scenario, which would now be misleading."""
+    scenario = verdict.scenario
+    evidence_dir: Path = args.evidence_dir
+    if verdict.passed:
+        command = f"peak-trade scenario run {shlex.quote(scenario.path)}"
+        snapshot = display_path(snapshot_path(args.snapshot_dir, scenario.id))
+        try:
+            path = write_evidence(
+                verdict,
+                evidence_dir,
+                operator=args.operator,
+                command=command,
+                snapshot_name=snapshot,
+            )
+        except OSError as exc:
+            raise PathProblem.wrap("write evidence into", evidence_dir, exc) from None
+        return path, None
+    stale = evidence_dir / evidence_filename(scenario.id, today())
+    if stale.is_file():
+        try:
+            stale.unlink()
+        except OSError as exc:
+            raise PathProblem.wrap("remove the stale evidence", stale, exc) from None
+        return None, stale
+    return None, None
+
+
+def _removed_text(path: Path) -> str:
+    return (
+        f"removed {display_path(path)}: today's PASS evidence for this scenario "
+        "would now be misleading"
+    )
+
+
+def cmd_new(args: argparse.Namespace, ctx: Context) -> int:
+    scenario_id: str = args.id
+    problem = id_problem(scenario_id)
+    if problem is not None:
+        err(f"peak-trade: {problem}")
+        return EXIT_BAD_INPUT
+    target_dir: Path = args.dir
+    text = render_template(scenario_id, target_dir=target_dir)
+    _check_template(text, scenario_id)
+    if args.stdout:
+        out(text.rstrip("\n"))
+        return EXIT_OK
+    path = target_dir / f"{scenario_id}.yaml"
+    shown = display_path(path)
+    try:
+        write_text_atomic(path, text, overwrite=False)
+    except FileExistsError:
+        err(f"peak-trade: {shown} already exists; not overwriting it (pick another id or --dir)")
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        raise PathProblem.wrap("write", path, exc) from None
+    out(f"wrote {shown}")
+    out(f"  check it: peak-trade scenario validate {shlex.quote(shown)}")
+    out(
+        "  it has no snapshot yet: run `pytest tests/test_scenarios.py --snapshot-update` "
+        "to record it, review it, and commit both"
+    )
+    return EXIT_OK
+
+
+def _check_template(text: str, scenario_id: str) -> None:
+    """The template must validate; a failure here is a bug, reported as an internal error."""
+    doc = load_scenario_text(text, path=f"<template {scenario_id}>")
+    problems = validate_document(doc, load_schema())
+    if problems:
+        raise RuntimeError(f"the scenario template does not validate: {problems[0].format()}")
+    build_scenario(doc)

@@ -1,0 +1,380 @@
+"""Evidence of a passing rehearsal: a Markdown file a reviewer can read and a machine can re-check.
+
+`render_evidence` is pure: every fact (date, version, commit, platform) is passed in, so identical
+inputs give identical text. `write_evidence` is the thin imperative edge that gathers those facts
+and replaces the file atomically. The text ends with a fenced JSON block of digests (canonical
+JSON, format `peak_trade.evidence/1`) that `peak-trade evidence verify` parses and re-checks by
+running the scenario again. Nothing secret: the whole text goes through the scenario's redactor
+as the last step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform as platform_module
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from peak_trade import __version__
+from peak_trade.execution.live.audit import canonical_json
+from peak_trade.execution.live.session import build_redactor
+from peak_trade.harness.snapshot import SNAPSHOT_SUFFIX
+from peak_trade.harness.verdict import Verdict
+
+EVIDENCE_FORMAT = "peak_trade.evidence/1"
+DIGESTS_HEADING = "## Digests"
+DIGEST_KEYS = (
+    "audit_head",
+    "audit_records",
+    "format",
+    "peak_trade_version",
+    "scenario_id",
+    "scenario_path",
+    "scenario_sha256",
+    "snapshot_sha256",
+)
+# The digests `evidence verify` requires to match a fresh run (the version is only reported).
+VERIFIED_DIGESTS = (
+    "scenario_id",
+    "scenario_sha256",
+    "audit_records",
+    "audit_head",
+    "snapshot_sha256",
+)
+MAX_EVIDENCE_BYTES = 4 * 1024 * 1024
+GIT_TIMEOUT_SECONDS = 2.0
+
+_GIT_COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
+class EvidenceFormatError(ValueError):
+    """The file is not peak_trade evidence, or its digests block is malformed."""
+
+
+def evidence_filename(scenario_id: str, date: dt.date) -> str:
+    """`EV-YYYYMMDD-<ID>-PASS.md`, the id upper-cased."""
+    return f"EV-{date:%Y%m%d}-{scenario_id.upper()}-PASS.md"
+
+
+def today() -> dt.date:
+    """The evidence date: the UTC calendar day, so a file's name does not depend on a time zone."""
+    return dt.datetime.now(dt.UTC).date()  # wallclock: evidence date
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def digests(verdict: Verdict, *, version: str) -> dict[str, object]:
+    """The machine-readable facts `evidence verify` re-checks."""
+    scenario, result = verdict.scenario, verdict.result
+    return {
+        "format": EVIDENCE_FORMAT,
+        "scenario_id": scenario.id,
+        "scenario_path": scenario.path,
+        "scenario_sha256": scenario.sha256,
+        "audit_records": result.count,
+        "audit_head": result.head,
+        "snapshot_sha256": sha256_text(verdict.snapshot_text),
+        "peak_trade_version": version,
+    }
+
+
+def render_evidence(
+    verdict: Verdict,
+    *,
+    operator: str | None,
+    date: dt.date,
+    command: str,
+    version: str,
+    git_commit: str | None,
+    python: str,
+    platform: str,
+    snapshot_name: str | None = None,
+) -> str:
+    """The evidence Markdown for `verdict`; pure, and redacted with the scenario's secrets."""
+    scenario, result = verdict.scenario, verdict.result
+    records = result.records
+    snapshot = snapshot_name or f"{scenario.id}{SNAPSHOT_SUFFIX}"
+    verdict_text = (
+        "**PASS**: no expectation or snapshot mismatch"
+        if verdict.passed
+        else f"**FAIL**: {len(verdict.mismatches)} expectation(s) not met"
+    )
+    out: list[str] = [f"# Evidence: {_inline(scenario.id)}: {_inline(scenario.title)}", ""]
+    facts = [
+        ("Operator", _inline(operator) if operator else None),
+        ("Date", f"{date.isoformat()} (UTC)"),
+        ("Scenario", f"`{_code(scenario.path)}`"),
+        ("Scenario SHA-256", f"`{scenario.sha256}`"),
+        ("peak_trade", _inline(version)),
+        ("Git commit", f"`{git_commit}`" if git_commit else None),
+        ("Verdict", verdict_text),
+    ]
+    out += [f"- **{name}:** {value}" for name, value in facts if value is not None]
+    out += ["", "To reproduce:", "", "```sh", command, "```", ""]
+    if not verdict.passed:
+        out += ["## Expectations not met", ""]
+        out += [f"- {_inline(m.format().splitlines()[0])}" for m in verdict.mismatches]
+        out.append("")
+
+    out += ["## Session", ""]
+    out += [
+        f"- **Final state:** `{result.final_state}`",
+        f"- **Steps run:** {result.steps_run}",
+        "",
+        "State timeline:",
+        "",
+    ]
+    timeline = []
+    for record in records:
+        if record.get("type") != "transition":
+            continue
+        payload = _mapping(record.get("payload"))
+        trigger = str(payload.get("trigger", ""))
+        if payload.get("reason"):
+            trigger = f"{trigger}: {payload['reason']}"
+        change = f"{payload.get('from', '?')} → {payload.get('to', '?')}"
+        timeline.append((str(record.get("step", "")), change, trigger))
+    out += _table(("Step", "Transition", "Trigger"), timeline, empty="no state transitions")
+
+    out += ["## Preflight", ""]
+    checks = [(c.name, "yes" if c.ok else "**no**", c.detail) for c in result.preflight]
+    out += _table(("Check", "OK", "Detail"), checks, empty="preflight did not run")
+
+    out += ["## Orders and fills", ""]
+    orders = sorted(result.orders.values(), key=lambda o: (o.number, o.client_order_id))
+    rows = []
+    for order in orders:
+        avg = order.avg_px
+        rows.append(
+            (
+                order.client_order_id,
+                order.symbol,
+                order.side.value,
+                str(order.order_qty),
+                order.status.value,
+                str(order.cum_qty),
+                str(order.leaves_qty),
+                "" if avg is None else str(avg),
+                str(order.fills),
+            )
+        )
+    header = ("Id", "Symbol", "Side", "Qty", "Status", "Cum", "Leaves", "Avg px", "Fills")
+    out += _table(header, rows, empty="no orders")
+
+    out += ["## Positions", ""]
+    positions = [(symbol, str(qty)) for symbol, qty in sorted(result.positions.items())]
+    out += _table(("Symbol", "Net qty"), positions, empty="no positions")
+
+    out += ["## Audit trail", ""]
+    out += [
+        f"- **Audit records:** {result.count}",
+        f"- **Chain head:** `{result.head}`",
+        f"- **Snapshot:** `{_code(snapshot)}` (SHA-256 `{sha256_text(verdict.snapshot_text)}`)",
+        "",
+        "## Environment",
+        "",
+        f"- **Python:** {_inline(python)}",
+        f"- **Platform:** {_inline(platform)}",
+        "",
+        DIGESTS_HEADING,
+        "",
+        "```json",
+        canonical_json(digests(verdict, version=version)),
+        "```",
+        "",
+    ]
+    text = "\n".join(out)
+    return build_redactor(scenario.config).redact_text(text)
+
+
+def parse_digests(text: str) -> dict[str, object]:
+    """The digests block of an evidence text; raises EvidenceFormatError naming what is wrong."""
+    body = _digests_body(text.splitlines())
+    if body is None:
+        raise EvidenceFormatError(
+            f"no '{DIGESTS_HEADING}' section with a ```json block: not peak_trade evidence"
+        )
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise EvidenceFormatError(f"the digests block is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise EvidenceFormatError("the digests block is not a JSON object")
+    if data.get("format") != EVIDENCE_FORMAT:
+        raise EvidenceFormatError(
+            f"the digests block has format {data.get('format')!r}, expected {EVIDENCE_FORMAT!r}"
+        )
+    missing = [key for key in DIGEST_KEYS if key not in data]
+    if missing:
+        raise EvidenceFormatError(f"the digests block lacks {', '.join(missing)}")
+    for key in DIGEST_KEYS:
+        value = data[key]
+        wanted_int = key == "audit_records"
+        if wanted_int and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise EvidenceFormatError(f"the digest {key} is not a non-negative integer")
+        if not wanted_int and (not isinstance(value, str) or not value):
+            raise EvidenceFormatError(f"the digest {key} is not a non-empty string")
+    return data
+
+
+def _digests_body(lines: list[str]) -> str | None:
+    """The text of the ```json block that follows the last `## Digests` heading (blank lines
+    between them allowed), or None; one linear pass whatever the file holds."""
+    headings = [i for i, line in enumerate(lines) if line.rstrip() == DIGESTS_HEADING]
+    if not headings:
+        return None
+    index = headings[-1] + 1
+    while index < len(lines) and not lines[index].strip():
+        index += 1
+    if index >= len(lines) or lines[index].rstrip() != "```json":
+        return None
+    body: list[str] = []
+    for line in lines[index + 1 :]:
+        if line.rstrip() == "```":
+            return "\n".join(body)
+        body.append(line)
+    return None  # the block is never closed
+
+
+def differing_digests(
+    recorded: Mapping[str, object], actual: Mapping[str, object]
+) -> list[tuple[str, object, object]]:
+    """(key, recorded, actual) for every verified digest that differs."""
+    return [
+        (key, recorded.get(key), actual.get(key))
+        for key in VERIFIED_DIGESTS
+        if recorded.get(key) != actual.get(key)
+    ]
+
+
+def git_commit(cwd: Path | None = None) -> str | None:
+    """`git rev-parse HEAD` of the working directory, None when unknown (no git, no repo, slow)."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and _GIT_COMMIT.fullmatch(commit) else None
+
+
+def platform_name() -> str:
+    return f"{platform_module.system() or 'unknown'} {platform_module.machine() or ''}".strip()
+
+
+def write_evidence(
+    verdict: Verdict,
+    evidence_dir: Path,
+    *,
+    operator: str | None,
+    command: str,
+    snapshot_name: str | None = None,
+) -> Path:
+    """Render and atomically write the evidence of a passing verdict; returns its path."""
+    if not verdict.passed:
+        raise ValueError("Evidence is written for a passing verdict only.")
+    date = today()
+    text = render_evidence(
+        verdict,
+        operator=operator,
+        date=date,
+        command=command,
+        version=__version__,
+        git_commit=git_commit(),
+        python=platform_module.python_version(),
+        platform=platform_name(),
+        snapshot_name=snapshot_name,
+    )
+    path = Path(evidence_dir) / evidence_filename(verdict.scenario.id, date)
+    write_text_atomic(path, text)
+    return path
+
+
+def write_text_atomic(path: Path, text: str, *, overwrite: bool = True) -> None:
+    """Write `text` to `path` so a reader sees the old file or the whole new one, never half.
+
+    A temp file in the same folder is written, flushed and fsynced, then renamed over `path`
+    (`os.replace`), or, with `overwrite=False`, hard-linked to `path` so an existing file is never
+    replaced (FileExistsError); then the folder is fsynced so the rename itself is durable.
+    """
+    path = Path(path)
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        if overwrite:
+            os.replace(temp, path)
+        else:
+            _link_exclusive(temp, path, text)
+    finally:
+        temp.unlink(missing_ok=True)
+    _fsync_dir(directory)
+
+
+def _link_exclusive(temp: Path, path: Path, text: str) -> None:
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: exclusive create instead
+        with open(path, "x", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open a folder; the rename is as durable as it gets
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- Markdown helpers --------------------------------------------------------------------------
+
+
+def _inline(text: object) -> str:
+    """One line of Markdown text: newlines folded, pipes escaped (safe in a table cell too)."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    return _inline(text).replace("`", "'")
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]], *, empty: str) -> list[str]:
+    rows = list(rows)
+    if not rows:
+        return [f"_{empty}_", ""]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_inline(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
