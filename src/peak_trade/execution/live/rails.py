@@ -1,0 +1,935 @@
+"""Pre-trade safety rails: pure checks every new order passes before it may reach the broker.
+
+Modelled on SEC Rule 15c3-5 (erroneous-order price and size limits, credit and capital thresholds,
+restricted securities, duplicate orders) and MiFID II RTS 6 Art. 12 (kill functionality) and
+Art. 15 (price collars, maximum order value and volume, maximum message rate, position limits).
+
+`check_order(order, config, ctx)` runs the rails below in this fixed order (`RAIL_NAMES`) and
+returns the first rejection, or None when every rail passes:
+
+ 1. kill_switch                an engaged kill switch refuses every order until an operator rearms.
+ 2. symbol_allowlist           the symbol is in the session allowlist.
+ 3. restricted_list            the symbol is not restricted.
+ 4. duplicate_client_order_id  the client order id was never used in this session.
+ 5. well_formed_order          qty is a finite positive Decimal; a limit order has a finite positive
+                               Decimal limit price; a market order has none.
+ 6. max_order_qty              qty <= limit.
+ 7. reference_price            when a price-based rail is configured (price_collar_pct,
+                               max_order_notional, max_gross_exposure), every reference those rails
+                               read exists, is a finite positive Decimal, is not dated after the
+                               current step, and is at most max_reference_age_steps old.
+ 8. price_collar               a limit price within +-pct of the reference (limit orders only).
+ 9. max_order_notional         the order's notional <= limit.
+10. max_position               the per-symbol worst case, counting open orders, <= limit.
+11. max_gross_exposure         positions + open orders + this order, valued, <= limit.
+12. max_orders_per_step        accepted orders in this step, this one included, <= limit.
+13. max_orders_per_window      accepted orders in the last window_steps steps (the current one and
+                               this order included) <= count.
+14. max_open_orders            open and in-flight orders, this one included, <= limit.
+15. self_trade_prevention      the order would not cross our own resting opposite order.
+
+Cheap, categorical rails come first, so a rejection names the most basic problem; the reference
+check precedes every rail that reads a price, so a missing or stale price is reported as such.
+
+Decisions, each for fail-closed safety:
+- Every rail is its own function. A rail that raises, or returns anything but None or a
+  RailRejection, rejects the order (observed "error"): never a pass.
+- Limits are inclusive: a value exactly at a limit passes, anything above it is rejected. Arithmetic
+  runs in an exact Decimal context (Inexact, Overflow and InvalidOperation trap), so a value too
+  large to compute exactly raises and is refused instead of being rounded under a limit.
+- Notional of an order is qty x price, where price is the reference for a market order, the limit
+  for a buy limit, and max(limit, reference) for a sell limit: a sell limit below the market is
+  marketable and fills at the market, at or above its limit, so its limit would understate it.
+- The price collar applies to limit orders only: a market order executes at the market, and its
+  protections are the reference check (a live, positive price must exist) and the notional limit
+  valued at that reference. The reference is required for market orders too whenever a price rail
+  is configured, even the collar alone.
+- max_position counts open and in-flight orders (leaves_qty) without netting buys against sells
+  (a resting order may be cancelled, a fill cannot). It judges the side this order adds to:
+  |pos + buy leaves + qty| for a buy, |pos - sell leaves - qty| for a sell. Whenever the book was
+  within the limit before, that equals the worst case of all buys or all sells filling; when the
+  book already breaches on the other side, this order does not change that side and is not blamed.
+- max_gross_exposure is conservative: every position is valued at |position| x reference and every
+  open order and this one add their notional, even an order that would reduce a position.
+
+The kill switch state is frozen and changed only by the pure functions `note_rejection`,
+`engage` and `rearm`. Time is the logical step: no wall clock is read anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import (
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
+from types import MappingProxyType
+
+from peak_trade.execution.broker.model import ZERO, NewOrder, OrderType, Side
+from peak_trade.execution.live.book import OrderState
+
+RAIL_NAMES: tuple[str, ...] = (
+    "kill_switch",
+    "symbol_allowlist",
+    "restricted_list",
+    "duplicate_client_order_id",
+    "well_formed_order",
+    "max_order_qty",
+    "reference_price",
+    "price_collar",
+    "max_order_notional",
+    "max_position",
+    "max_gross_exposure",
+    "max_orders_per_step",
+    "max_orders_per_window",
+    "max_open_orders",
+    "self_trade_prevention",
+)
+
+# Exact arithmetic for every rail: 200 digits hold any product of realistic inputs exactly, and an
+# input that would need rounding raises (and so is refused) instead of rounding under a limit.
+_EXACT = Context(prec=200, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
+
+# The same shape as checks.SYMBOL_PATTERN and the schema's $defs/symbol; kept here so that checks
+# may import rails without an import cycle. A malformed symbol (say "gme") in the restricted list
+# would never match an order and silently restrict nothing, so it is refused.
+_SYMBOL = re.compile(r"[A-Z0-9][A-Z0-9._/:-]{0,31}")
+# The schema's $defs/decimal: no exponent, no whitespace, no leading zeros (YAML reads 010 as 8).
+_DECIMAL_TEXT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
+
+_DECIMAL_FIELDS = (
+    "max_order_qty",
+    "max_order_notional",
+    "price_collar_pct",
+    "max_position",
+    "max_gross_exposure",
+)
+_CONFIG_KEYS = (
+    "restricted",
+    *_DECIMAL_FIELDS,
+    "max_reference_age_steps",
+    "max_orders_per_step",
+    "max_orders_per_window",
+    "max_open_orders",
+    "self_trade_prevention",
+    "kill_switch",
+    "reference_prices",
+)
+_WINDOW_KEYS = ("count", "steps")
+_KILL_SWITCH_KEYS = ("rejections", "window_steps")
+
+
+class RailsConfigError(ValueError):
+    """A rails config that cannot be used. The message starts with a JSON pointer into the plain
+    `config.rails` mapping (e.g. "/max_order_qty"); `pointer` holds it alone so that the caller can
+    prefix its own path ("/config/rails" + pointer). The rails mapping itself has pointer ""."""
+
+    def __init__(self, pointer: str, problem: str) -> None:
+        self.pointer = pointer
+        self.problem = problem
+        super().__init__(f"{pointer}: {problem}" if pointer else problem)
+
+
+def _escape(key: object) -> str:
+    # RFC 6901: "~" and "/" inside a key are written "~0" and "~1" (so BTC/USD is BTC~1USD).
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool | float):
+        return f"the {type(value).__name__} {value!r}"
+    if isinstance(value, int | Decimal):
+        return f"'{value}'"
+    return f"a {type(value).__name__}"
+
+
+def _positive_decimal(value: object, pointer: str) -> Decimal:
+    what = "must be a positive decimal"
+    if isinstance(value, bool):  # bool is an int subclass: True would read as 1
+        raise RailsConfigError(pointer, f"{what}, got {_shown(value)}")
+    if isinstance(value, float):
+        raise RailsConfigError(
+            pointer,
+            f"{what}, got {_shown(value)}: a binary float cannot hold money exactly; "
+            f'write it as a string such as "{value!r}"',
+        )
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int) or (isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value)):
+        number = Decimal(value)
+    else:
+        raise RailsConfigError(pointer, f'{what} such as "100" or "0.5", got {_shown(value)}')
+    if not number.is_finite() or number <= ZERO:
+        raise RailsConfigError(pointer, f"{what}, got {_shown(value)}")
+    return number
+
+
+def _whole(value: object, pointer: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):  # 5.0 and True are not counts
+        shown = _shown(value) if isinstance(value, bool | float) or value is None else None
+        shown = shown or f"the {type(value).__name__} {str(value)!r}"
+        raise RailsConfigError(pointer, f"must be a whole number >= {minimum}, got {shown}")
+    if value < minimum:
+        raise RailsConfigError(pointer, f"must be a whole number >= {minimum}, got {value}")
+    return value
+
+
+def _symbol(value: object, pointer: str) -> str:
+    if not (isinstance(value, str) and _SYMBOL.fullmatch(value)):
+        raise RailsConfigError(
+            pointer,
+            f"must be a symbol (1-32 upper-case letters, digits or . _ / : -), got {_shown(value)}",
+        )
+    return value
+
+
+def _symbols(value: object, pointer: str) -> frozenset[str]:
+    # A bare string would become a set of its letters: "GME" must not restrict G, M and E.
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise RailsConfigError(pointer, f"must be a list of symbols, got {_shown(value)}")
+    if isinstance(value, list | tuple):
+        return frozenset(_symbol(s, f"{pointer}/{i}") for i, s in enumerate(value))
+    return frozenset(_symbol(s, pointer) for s in value)
+
+
+def _pair(value: object, pointer: str, names: tuple[str, str]) -> tuple[object, object]:
+    """A {first: .., second: ..} mapping as a tuple; both keys required, no others."""
+    if not isinstance(value, Mapping):
+        raise RailsConfigError(
+            pointer, f"must be a mapping with keys {' and '.join(names)}, got {_shown(value)}"
+        )
+    unknown = sorted(str(k) for k in value if k not in names)
+    if unknown:
+        raise RailsConfigError(
+            f"{pointer}/{_escape(unknown[0])}",
+            f"unknown key; the keys are {' and '.join(names)}",
+        )
+    for name in names:
+        if name not in value:
+            raise RailsConfigError(f"{pointer}/{name}", "required")
+    return value[names[0]], value[names[1]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RailsConfig:
+    """The limits. None leaves a rail off; kill switch, allowlist, restricted list and duplicate
+    ids always apply. Values are validated on construction (direct or via `from_mapping`), and
+    decimals given as str or int are converted, so an unusable config never exists."""
+
+    restricted: frozenset[str] = frozenset()
+    max_order_qty: Decimal | None = None
+    max_order_notional: Decimal | None = None
+    price_collar_pct: Decimal | None = None  # |limit - ref| / ref * 100 <= pct
+    # A reference older than this many steps is stale; None sets no age bound.
+    max_reference_age_steps: int | None = None
+    max_position: Decimal | None = None  # per symbol, worst case incl. open orders and this one
+    max_gross_exposure: Decimal | None = None  # positions + open orders + this order, valued
+    max_orders_per_step: int | None = None
+    max_orders_per_window: tuple[int, int] | None = None  # (count, window_steps)
+    max_open_orders: int | None = None
+    self_trade_prevention: bool = True
+    kill_switch_rejections: tuple[int, int] | None = None  # (N rejections, window_steps)
+    reference_prices: Mapping[str, Decimal] = field(default_factory=dict)  # as of step 0
+
+    def __post_init__(self) -> None:
+        # Pointers name the plain-data shape users write, e.g. /kill_switch/rejections.
+        def put(name: str, value: object) -> None:
+            object.__setattr__(self, name, value)  # frozen: normalising needs the raw setter
+
+        put("restricted", _symbols(self.restricted, "/restricted"))
+        for name in _DECIMAL_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                put(name, _positive_decimal(value, f"/{name}"))
+        if self.max_reference_age_steps is not None:
+            _whole(self.max_reference_age_steps, "/max_reference_age_steps", 0)
+        for name in ("max_orders_per_step", "max_open_orders"):
+            value = getattr(self, name)
+            if value is not None:
+                _whole(value, f"/{name}", 1)
+        for name, pointer, keys in (
+            ("max_orders_per_window", "/max_orders_per_window", _WINDOW_KEYS),
+            ("kill_switch_rejections", "/kill_switch", _KILL_SWITCH_KEYS),
+        ):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not (isinstance(value, tuple) and len(value) == 2):
+                raise RailsConfigError(
+                    pointer, f"must be a pair ({', '.join(keys)}), got {_shown(value)}"
+                )
+            put(
+                name,
+                (
+                    _whole(value[0], f"{pointer}/{keys[0]}", 1),
+                    _whole(value[1], f"{pointer}/{keys[1]}", 1),
+                ),
+            )
+        if not isinstance(self.self_trade_prevention, bool):
+            raise RailsConfigError(
+                "/self_trade_prevention",
+                f"must be true or false, got {_shown(self.self_trade_prevention)}",
+            )
+        prices = self.reference_prices
+        if not isinstance(prices, Mapping):
+            raise RailsConfigError(
+                "/reference_prices", f"must be a mapping of symbol to price, got {_shown(prices)}"
+            )
+        checked = {}
+        for symbol, price in prices.items():
+            pointer = f"/reference_prices/{_escape(symbol)}"
+            checked[_symbol(symbol, pointer)] = _positive_decimal(price, pointer)
+        put("reference_prices", MappingProxyType(checked))  # read-only: the config is frozen
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object]) -> RailsConfig:
+        """The config from plain data (YAML/JSON `config.rails`). Strict: an unknown key, a null,
+        a float or a boolean where a number belongs is a RailsConfigError, never ignored."""
+        if not isinstance(data, Mapping):
+            raise RailsConfigError("", f"the rails config must be a mapping, got {_shown(data)}")
+        unknown = sorted(str(k) for k in data if k not in _CONFIG_KEYS)
+        if unknown:
+            also = f" (also unknown: {', '.join(unknown[1:])})" if unknown[1:] else ""
+            raise RailsConfigError(
+                f"/{_escape(unknown[0])}",
+                f"unknown key{also}; a misspelt safety limit is never ignored. "
+                f"Known keys: {', '.join(_CONFIG_KEYS)}",
+            )
+        for key, value in data.items():
+            if value is None:  # `max_order_qty:` with the value forgotten must not turn a rail off
+                raise RailsConfigError(
+                    f"/{_escape(key)}", "has no value (null); omit the key to leave the rail off"
+                )
+        kwargs: dict[str, object] = {
+            k: v for k, v in data.items() if k not in ("max_orders_per_window", "kill_switch")
+        }
+        if "max_orders_per_window" in data:
+            kwargs["max_orders_per_window"] = _pair(
+                data["max_orders_per_window"], "/max_orders_per_window", _WINDOW_KEYS
+            )
+        if "kill_switch" in data:
+            kwargs["kill_switch_rejections"] = _pair(
+                data["kill_switch"], "/kill_switch", _KILL_SWITCH_KEYS
+            )
+        return cls(**kwargs)  # type: ignore[arg-type]  # values are validated by __post_init__
+
+    def to_payload(self) -> dict[str, object]:
+        """The config in its plain-data shape, decimals as strings (for the audit)."""
+        payload: dict[str, object] = {"restricted": sorted(self.restricted)}
+        for name in _DECIMAL_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                payload[name] = str(value)
+        for name in ("max_reference_age_steps", "max_orders_per_step", "max_open_orders"):
+            if getattr(self, name) is not None:
+                payload[name] = getattr(self, name)
+        if self.max_orders_per_window is not None:
+            count, steps = self.max_orders_per_window
+            payload["max_orders_per_window"] = {"count": count, "steps": steps}
+        payload["self_trade_prevention"] = self.self_trade_prevention
+        if self.kill_switch_rejections is not None:
+            rejections, window = self.kill_switch_rejections
+            payload["kill_switch"] = {"rejections": rejections, "window_steps": window}
+        payload["reference_prices"] = {s: str(p) for s, p in sorted(self.reference_prices.items())}
+        return payload
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferencePrice:
+    price: Decimal
+    as_of_step: int
+
+
+def initial_references(config: RailsConfig) -> dict[str, ReferencePrice]:
+    """The config's reference prices as of step 0, the starting point for `RailContext`."""
+    return {s: ReferencePrice(price=p, as_of_step=0) for s, p in config.reference_prices.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RailContext:
+    """What the rails see of the session when an order is checked."""
+
+    step: int
+    allowlist: frozenset[str]
+    reference_prices: Mapping[str, ReferencePrice]
+    positions: Mapping[str, Decimal]  # filled net position per symbol
+    open_orders: Sequence[OrderState]  # working and in-flight (not closed); leaves_qty is exposure
+    known_client_order_ids: Container[str]  # ids already used in this session
+    accepted_order_steps: Sequence[int]  # steps of accepted orders, newest last
+    kill_switch_engaged: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RailRejection:
+    """Why an order was refused: which rail, which limit, which observed value (all strings, for
+    the audit), and a sentence that names all three."""
+
+    rail: str
+    limit: str
+    observed: str
+    detail: str
+
+    def to_payload(self) -> dict[str, object]:
+        return {
+            "rail": self.rail,
+            "limit": self.limit,
+            "observed": self.observed,
+            "detail": self.detail,
+        }
+
+
+def _reject(rail: str, limit: object, observed: object, sentence: str) -> RailRejection:
+    # One shape for every rail, so the audit can be read by people and matched by tools alike.
+    return RailRejection(
+        rail=rail,
+        limit=str(limit),
+        observed=str(observed),
+        detail=f"rail {rail}: {sentence} (limit: {limit}; observed: {observed}); "
+        "the order is refused",
+    )
+
+
+# --- references and valuation --------------------------------------------------------------------
+
+
+class ReferenceUnavailable(ValueError):
+    """A rail needed a reference price that is missing, unusable or stale."""
+
+
+def _needs_reference(config: RailsConfig) -> bool:
+    return any(
+        v is not None
+        for v in (config.price_collar_pct, config.max_order_notional, config.max_gross_exposure)
+    )
+
+
+def _reference_problem(
+    symbol: str, config: RailsConfig, ctx: RailContext
+) -> tuple[str, str, str] | None:
+    """(limit, observed, sentence) when the symbol's reference cannot be used; None when it can."""
+    ref = ctx.reference_prices.get(symbol)
+    if ref is None:
+        return "a positive reference price", "missing", f"no reference price for {symbol}"
+    price, as_of = ref.price, ref.as_of_step
+    if not (isinstance(price, Decimal) and price.is_finite()):
+        return (
+            "a positive reference price",
+            str(price),
+            f"the reference price for {symbol} is {price!r}, not a finite Decimal",
+        )
+    if price <= ZERO:
+        return (
+            "a positive reference price",
+            str(price),
+            f"the reference price for {symbol} is {price}, not positive",
+        )
+    if isinstance(as_of, bool) or not isinstance(as_of, int) or as_of > ctx.step:
+        return (
+            f"as of step {ctx.step} or earlier",
+            f"as of step {as_of}",
+            f"the reference price for {symbol} is dated step {as_of}, after the current step "
+            f"{ctx.step}",
+        )
+    max_age = config.max_reference_age_steps
+    age = ctx.step - as_of
+    if max_age is not None and age > max_age:
+        return (
+            f"age <= {max_age} steps",
+            f"age {age} steps",
+            f"the reference price for {symbol} ({price}, as of step {as_of}) is {age} steps old, "
+            f"older than the {max_age} allowed",
+        )
+    return None
+
+
+def _reference(symbol: str, config: RailsConfig, ctx: RailContext) -> Decimal:
+    # The reference_price rail has already judged every reference a later rail reads; this guard
+    # keeps each rail fail-closed on its own should it ever be called without that rail.
+    problem = _reference_problem(symbol, config, ctx)
+    if problem is not None:
+        raise ReferenceUnavailable(problem[2])
+    return ctx.reference_prices[symbol].price
+
+
+def _price(
+    side: Side, order_type: OrderType, limit: Decimal | None, ref: Callable[[], Decimal]
+) -> Decimal:
+    """The price an order is valued at (see the module docstring for why sells differ)."""
+    if order_type is not OrderType.LIMIT or limit is None:
+        return ref()
+    if side is Side.SELL:
+        return max(limit, ref())
+    return limit
+
+
+def _order_price(order: NewOrder, config: RailsConfig, ctx: RailContext) -> Decimal:
+    return _price(
+        order.side,
+        order.order_type,
+        order.limit_price,
+        lambda: _reference(order.symbol, config, ctx),
+    )
+
+
+def _leaves_notional(o: OrderState, config: RailsConfig, ctx: RailContext) -> Decimal:
+    price = _price(o.side, o.order_type, o.limit_price, lambda: _reference(o.symbol, config, ctx))
+    return o.leaves_qty * price
+
+
+def _gross_symbols(order: NewOrder, ctx: RailContext) -> list[str]:
+    """Every symbol whose reference the gross exposure reads, the order's own first."""
+    others = {s for s, qty in ctx.positions.items() if qty != ZERO}
+    others |= {
+        o.symbol
+        for o in ctx.open_orders
+        if o.leaves_qty != ZERO
+        and (o.side is Side.SELL or o.order_type is not OrderType.LIMIT or o.limit_price is None)
+    }
+    others.discard(order.symbol)
+    return [order.symbol, *sorted(others)]
+
+
+# --- the rails, in RAIL_NAMES order ---------------------------------------------------------------
+
+
+def rail_kill_switch(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    if ctx.kill_switch_engaged is False:  # anything but the boolean False counts as engaged
+        return None
+    return _reject(
+        "kill_switch",
+        "not engaged",
+        "engaged",
+        "the kill switch is engaged: no new orders until an operator rearms it",
+    )
+
+
+def rail_symbol_allowlist(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    if order.symbol in ctx.allowlist:
+        return None
+    return _reject(
+        "symbol_allowlist",
+        f"one of the {len(ctx.allowlist)} allowlisted symbols",
+        order.symbol,
+        f"symbol {order.symbol} is not in the session allowlist of {len(ctx.allowlist)} symbol(s)",
+    )
+
+
+def rail_restricted_list(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    if order.symbol not in config.restricted:
+        return None
+    return _reject(
+        "restricted_list",
+        "not restricted",
+        order.symbol,
+        f"symbol {order.symbol} is on the restricted list",
+    )
+
+
+def rail_duplicate_client_order_id(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    cid = order.client_order_id
+    if cid not in ctx.known_client_order_ids and all(
+        o.client_order_id != cid for o in ctx.open_orders
+    ):
+        return None
+    return _reject(
+        "duplicate_client_order_id",
+        "an id not used before in this session",
+        cid,
+        f"client order id {cid!r} was already used in this session",
+    )
+
+
+def _shape_problem(order: NewOrder) -> tuple[str, str] | None:
+    """(observed, sentence) for an order no other rail can judge soundly; None when well formed."""
+    cid = order.client_order_id
+    if not (isinstance(cid, str) and cid):
+        return repr(cid), f"client order id {cid!r} is not a non-empty string"
+    if not isinstance(order.side, Side):
+        return repr(order.side), f"side {order.side!r} is not buy or sell"
+    if not isinstance(order.order_type, OrderType):
+        return repr(order.order_type), f"order type {order.order_type!r} is not market or limit"
+    qty = order.qty
+    if not (isinstance(qty, Decimal) and qty.is_finite() and qty > ZERO):
+        return f"qty {qty!r}", f"qty {qty!r} is not a finite positive Decimal"
+    price = order.limit_price
+    if order.order_type is OrderType.LIMIT:
+        if not (isinstance(price, Decimal) and price.is_finite() and price > ZERO):
+            return (
+                f"limit_price {price!r}",
+                f"limit order has limit price {price!r}, not a finite positive Decimal",
+            )
+    elif price is not None:
+        # Ambiguous intent: a market order ignores a price the sender may have relied on.
+        return f"limit_price {price!r}", f"market order carries a limit price {price}"
+    return None
+
+
+def rail_well_formed_order(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    problem = _shape_problem(order)
+    if problem is None:
+        return None
+    observed, sentence = problem
+    return _reject(
+        "well_formed_order",
+        "a well-formed order",
+        observed,
+        sentence,
+    )
+
+
+def rail_max_order_qty(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    limit = config.max_order_qty
+    if limit is None or order.qty <= limit:
+        return None
+    return _reject(
+        "max_order_qty",
+        limit,
+        order.qty,
+        f"order qty {order.qty} exceeds the limit {limit}",
+    )
+
+
+def rail_reference_price(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    if not _needs_reference(config):
+        return None
+    symbols = (
+        _gross_symbols(order, ctx) if config.max_gross_exposure is not None else [order.symbol]
+    )
+    for symbol in symbols:
+        problem = _reference_problem(symbol, config, ctx)
+        if problem is not None:
+            limit, observed, sentence = problem
+            return _reject(
+                "reference_price",
+                limit,
+                observed,
+                f"{sentence}; a missing, unusable or stale reference never passes",
+            )
+    return None
+
+
+def rail_price_collar(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    pct = config.price_collar_pct
+    if pct is None or order.order_type is not OrderType.LIMIT:
+        return None  # a market order's protection is the reference and notional rails
+    ref = _reference(order.symbol, config, ctx)
+    band = (
+        ref * pct / 100
+    )  # exact: the condition |limit - ref| * 100 <= pct * ref, without rounding
+    low, high = ref - band, ref + band
+    price = order.limit_price
+    if price is not None and low <= price <= high:
+        return None
+    return _reject(
+        "price_collar",
+        f"[{low}, {high}]",
+        price,
+        f"limit price {price} is outside the collar [{low}, {high}] ({pct}% around the reference "
+        f"{ref})",
+    )
+
+
+def rail_max_order_notional(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    limit = config.max_order_notional
+    if limit is None:
+        return None
+    price = _order_price(order, config, ctx)
+    notional = order.qty * price
+    if notional <= limit:
+        return None
+    return _reject(
+        "max_order_notional",
+        limit,
+        notional,
+        f"order notional {notional} ({order.qty} x {price}) exceeds the limit {limit}",
+    )
+
+
+def rail_max_position(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    limit = config.max_position
+    if limit is None:
+        return None
+    symbol = order.symbol
+    position = ctx.positions.get(symbol, ZERO)
+    same = [o for o in ctx.open_orders if o.symbol == symbol]
+    if order.side is Side.BUY:
+        resting = sum((o.leaves_qty for o in same if o.side is Side.BUY), ZERO)
+        worst = abs(position + resting + order.qty)
+        how = f"position {position} + open buys {resting} + this buy {order.qty}"
+    else:
+        resting = sum((o.leaves_qty for o in same if o.side is Side.SELL), ZERO)
+        worst = abs(position - resting - order.qty)
+        how = f"position {position} - open sells {resting} - this sell {order.qty}"
+    if worst <= limit:
+        return None
+    return _reject(
+        "max_position",
+        limit,
+        worst,
+        f"worst-case {symbol} position {worst} (|{how}|) exceeds the limit {limit}",
+    )
+
+
+def rail_max_gross_exposure(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    limit = config.max_gross_exposure
+    if limit is None:
+        return None
+    positions = sum(
+        (abs(qty) * _reference(s, config, ctx) for s, qty in ctx.positions.items() if qty != ZERO),
+        ZERO,
+    )
+    resting = sum(
+        (_leaves_notional(o, config, ctx) for o in ctx.open_orders if o.leaves_qty != ZERO), ZERO
+    )
+    this = order.qty * _order_price(order, config, ctx)
+    total = positions + resting + this
+    if total <= limit:
+        return None
+    return _reject(
+        "max_gross_exposure",
+        limit,
+        total,
+        f"gross exposure {total} (positions {positions} + open orders {resting} + this order "
+        f"{this}) exceeds the limit {limit}",
+    )
+
+
+def rail_max_orders_per_step(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    limit = config.max_orders_per_step
+    if limit is None:
+        return None
+    # A full scan, not a walk from the newest: an unsorted history must not undercount.
+    count = sum(1 for s in ctx.accepted_order_steps if s == ctx.step) + 1
+    if count <= limit:
+        return None
+    return _reject(
+        "max_orders_per_step",
+        limit,
+        count,
+        f"this would be order {count} accepted in step {ctx.step}, above the limit {limit}",
+    )
+
+
+def rail_max_orders_per_window(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    if config.max_orders_per_window is None:
+        return None
+    limit, steps = config.max_orders_per_window
+    first = ctx.step - steps + 1  # the window is steps first..step, the current one included
+    count = sum(1 for s in ctx.accepted_order_steps if first <= s <= ctx.step) + 1
+    if count <= limit:
+        return None
+    return _reject(
+        "max_orders_per_window",
+        f"{limit} per {steps} steps",
+        count,
+        f"this would be order {count} accepted in steps {first}..{ctx.step}, above the limit "
+        f"{limit} per {steps} steps",
+    )
+
+
+def rail_max_open_orders(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    limit = config.max_open_orders
+    if limit is None:
+        return None
+    count = len(ctx.open_orders) + 1
+    if count <= limit:
+        return None
+    return _reject(
+        "max_open_orders",
+        limit,
+        count,
+        f"this would be open order {count} (working and in-flight included), above the limit "
+        f"{limit}",
+    )
+
+
+def _crosses(buy_type: OrderType, buy_px: object, sell_type: OrderType, sell_px: object) -> bool:
+    if buy_type is not OrderType.LIMIT or sell_type is not OrderType.LIMIT:
+        return True  # a market order on either side trades against the other
+    if not (isinstance(buy_px, Decimal) and isinstance(sell_px, Decimal)):
+        return True  # a limit order without a usable price: cannot rule a cross out
+    return buy_px >= sell_px
+
+
+def rail_self_trade_prevention(
+    order: NewOrder, config: RailsConfig, ctx: RailContext
+) -> RailRejection | None:
+    if config.self_trade_prevention is False:
+        return None
+    for o in ctx.open_orders:
+        if o.symbol != order.symbol or o.side is order.side or o.leaves_qty == ZERO:
+            continue
+        if order.side is Side.BUY:
+            crossed = _crosses(order.order_type, order.limit_price, o.order_type, o.limit_price)
+        else:
+            crossed = _crosses(o.order_type, o.limit_price, order.order_type, order.limit_price)
+        if crossed:
+            mine = order.limit_price if order.order_type is OrderType.LIMIT else "market"
+            theirs = o.limit_price if o.order_type is OrderType.LIMIT else "market"
+            return _reject(
+                "self_trade_prevention",
+                "no cross with our own resting orders",
+                f"crosses {o.client_order_id} {o.side.value} {o.leaves_qty} @ {theirs}",
+                f"{order.side.value} {order.qty} {order.symbol} @ {mine} would cross our own "
+                f"resting {o.side.value} {o.client_order_id} ({o.leaves_qty} @ {theirs})",
+            )
+    return None
+
+
+# Names of the rail functions, looked up in the module at each call so that a test can replace one.
+_RAIL_FUNCTIONS = {name: f"rail_{name}" for name in RAIL_NAMES}
+
+
+def _raised(name: str, exc: BaseException) -> RailRejection:
+    try:
+        message = str(exc)
+    except Exception:  # an unprintable exception must not turn the refusal into a crash
+        message = "<unprintable>"
+    return RailRejection(
+        rail=name,
+        limit="a rail that evaluates without error",
+        observed="error",
+        detail=f"rail {name} raised {type(exc).__name__}: {message}; "
+        "the order is refused (fail closed)",
+    )
+
+
+def check_order(order: NewOrder, config: RailsConfig, ctx: RailContext) -> RailRejection | None:
+    """The first rail (in RAIL_NAMES order) that refuses the order, or None when all pass.
+
+    Never raises: a rail that raises, or answers anything but None or a RailRejection, refuses.
+    """
+    with localcontext(_EXACT):
+        for name in RAIL_NAMES:
+            try:
+                rail = globals()[_RAIL_FUNCTIONS[name]]
+                verdict = rail(order, config, ctx)
+                if verdict is None:
+                    continue
+                if not isinstance(verdict, RailRejection):
+                    raise TypeError(f"rail answered {type(verdict).__name__}, not a RailRejection")
+            except Exception as exc:  # a rail that raises refuses the order: never a pass
+                return _raised(name, exc)
+            return verdict
+    return None
+
+
+def prune_accepted_steps(steps: Iterable[int], step: int, config: RailsConfig) -> tuple[int, ...]:
+    """The accepted-order steps the rate rails still need at `step`: keeps the history bounded."""
+    keep = 1
+    if config.max_orders_per_window is not None:
+        keep = max(keep, config.max_orders_per_window[1])
+    first = step - keep + 1
+    return tuple(s for s in steps if s >= first)
+
+
+# --- kill switch (MiFID II RTS 6 Art. 12) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KillSwitchState:
+    engaged: bool = False
+    reason: str = ""
+    since_step: int | None = None
+    rejection_steps: tuple[int, ...] = ()  # recent rail rejections, in-window only: bounded
+    rearmed_step: int | None = None  # the last operator rearm, for the audit
+
+    def to_payload(self) -> dict[str, object]:
+        return {
+            "engaged": self.engaged,
+            "reason": self.reason,
+            "since_step": self.since_step,
+            "rejection_steps": list(self.rejection_steps),
+            "rearmed_step": self.rearmed_step,
+        }
+
+
+def note_rejection(
+    state: KillSwitchState, step: int, config: RailsConfig
+) -> tuple[KillSwitchState, bool]:
+    """Record one rail rejection at `step`; the bool says whether the switch engaged just now.
+
+    N rejections within window_steps consecutive steps (the current one included) engage it.
+    Only in-window steps are kept, at most N of them, so the state stays small however long the
+    session runs. Unconfigured or already engaged: nothing to count. Steps never go backwards;
+    a step before the last recorded one is a caller bug and raises ValueError.
+    """
+    if config.kill_switch_rejections is None or state.engaged:
+        return state, False
+    if state.rejection_steps and step < state.rejection_steps[-1]:
+        raise ValueError(
+            f"rejection at step {step} is before the last recorded one at step "
+            f"{state.rejection_steps[-1]}: steps never go backwards"
+        )
+    limit, window = config.kill_switch_rejections
+    first = step - window + 1
+    recent = tuple(s for s in (*state.rejection_steps, step) if s >= first)[-limit:]
+    if len(recent) < limit:
+        return KillSwitchState(rejection_steps=recent, rearmed_step=state.rearmed_step), False
+    at = ", ".join(str(s) for s in recent)
+    engaged = engage(
+        KillSwitchState(rejection_steps=recent, rearmed_step=state.rearmed_step),
+        step,
+        f"{limit} rail rejection(s) within {window} step(s) (at steps {at})",
+    )
+    return engaged, True
+
+
+def engage(state: KillSwitchState, step: int, reason: str) -> KillSwitchState:
+    """Engage the switch. Never fails (an engage that raised would leave trading on); an already
+    engaged switch keeps its first reason and step, which is the cause the audit must show."""
+    if state.engaged:
+        return state
+    text = reason if isinstance(reason, str) and reason.strip() else "no reason given"
+    return KillSwitchState(
+        engaged=True,
+        reason=text,
+        since_step=step,
+        rejection_steps=state.rejection_steps,
+        rearmed_step=state.rearmed_step,
+    )
+
+
+def rearm(state: KillSwitchState, step: int) -> KillSwitchState:
+    """Re-enable trading after an operator decision (the caller audits who and why). The
+    rejection window is cleared, so old rejections cannot re-engage the switch at once."""
+    return KillSwitchState(rearmed_step=step)
