@@ -14,6 +14,7 @@ and raised together as one `ScenarioLoadError`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class LoadedDocument:
     positions: Mapping[JsonPath, tuple[int, int]]
     key_positions: Mapping[JsonPath, tuple[int, int]]
     sources: Mapping[JsonPath, str]
+    sha256: str = ""  # of the exact bytes that were loaded, for evidence
 
     def locate(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
         """Position of `path` (its key when `key` is true), else of its nearest known ancestor."""
@@ -168,6 +170,9 @@ def load_scenario_text(
         positions=walk.positions,
         key_positions=walk.key_positions,
         sources=walk.sources,
+        sha256=hashlib.sha256(
+            text_or_bytes if isinstance(text_or_bytes, bytes) else text_or_bytes.encode()
+        ).hexdigest(),
     )
 
 

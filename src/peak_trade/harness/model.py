@@ -7,7 +7,6 @@ located problems like every other spec error.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -91,8 +90,7 @@ def load_scenario(path: str | Path) -> Scenario:
     problems = validate_document(doc, load_schema())
     if problems:
         raise ScenarioValidationError(problems)
-    raw = Path(path).read_bytes()
-    return build_scenario(doc, sha256=hashlib.sha256(raw).hexdigest())
+    return build_scenario(doc, sha256=doc.sha256)
 
 
 def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:

@@ -129,12 +129,15 @@ def _play(
     for spec in steps:  # bounded: the declared entries, each at most `run` <= max_steps steps
         if session.state not in STEPPING_STATES:
             break
+        first_step = session.step_clock + 1
         if spec.intents:
-            intents.add(session.step_clock + 1, *spec.intents)
+            intents.add(first_step, *spec.intents)
         if spec.run is None:
             attempt(spec.index, session.step)
         else:
             attempt(spec.index, session.run_n_steps, spec.run)
+        if session.step_clock < first_step:
+            intents.withdraw(first_step)  # the entry's steps were refused, and so are its orders
         if spec.stop is not None:
             stop = session.cancel if spec.stop.mode == "cancel" else session.request_stop
             attempt(spec.index, stop, spec.stop.reason)

@@ -18,6 +18,7 @@ from peak_trade.harness.expectations import Mismatch
 DEFAULT_SNAPSHOT_DIR = Path("tests") / "__snapshots__" / "test_scenarios"
 SNAPSHOT_SUFFIX = ".json"
 MAX_DIFF_LINES = 60
+HEADER_LINES = 5  # "{", scenario, count, head, "records": [ -- then one line per record
 
 
 def render_snapshot(scenario_id: str, audit_lines: tuple[str, ...] | list[str], head: str) -> str:
@@ -54,11 +55,12 @@ def compare_with_stored(rendered: str, stored: str | None, *, name: str) -> Mism
     if stored == rendered:
         return None
     want, got = stored.splitlines(), rendered.splitlines()
-    first = next(
-        (i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b),
-        min(len(want), len(got)),
-    )
-    record_index = first - 5  # four header lines and the "records" line precede record 0
+    differing = [i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b] or [
+        min(len(want), len(got))
+    ]
+    # The head differs whenever any record does; name the first record that differs instead.
+    first = next((i for i in differing if i >= HEADER_LINES), differing[0])
+    record_index = first - HEADER_LINES
     where = f"audit record {record_index}" if record_index >= 0 else "the snapshot header"
     diff = list(difflib.unified_diff(want, got, "stored", "actual", lineterm="", n=1))
     if len(diff) > MAX_DIFF_LINES:

@@ -178,6 +178,16 @@ class SessionBook:
         self._store(previous, updated)
         return result
 
+    def close_locally(self, client_order_id: str, status: OrderStatus) -> OrderState | None:
+        """Close an open order without a broker report (a failed submit, a resolved timeout).
+        Quantities stay as reported; only the status changes, and leaves drop to zero."""
+        order = self.open_orders.get(client_order_id)
+        if order is None:
+            return None
+        closed = replace(order, status=status, leaves_qty=ZERO)
+        self._store(order, closed)
+        return closed
+
     def _store(self, previous: OrderState, updated: OrderState) -> None:
         cid = updated.client_order_id
         if not updated.status.is_closed:

@@ -42,6 +42,10 @@ class ScriptedIntents:
     def add(self, step: int, *intents: OrderIntent) -> None:
         self._by_step[step] = self._by_step.get(step, ()) + intents
 
+    def withdraw(self, step: int) -> None:
+        """Drop the intents of a step that will not run (e.g. a refused run_n_steps)."""
+        self._by_step.pop(step, None)
+
 
 class NoIntents:
     __slots__ = ()

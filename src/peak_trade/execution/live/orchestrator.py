@@ -15,7 +15,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from peak_trade.execution.broker.model import CancelOrder, NewOrder, OrderType
+from peak_trade.execution.broker.model import (
+    CancelOrder,
+    ExecType,
+    NewOrder,
+    OrderStatus,
+    OrderType,
+)
 from peak_trade.execution.broker.protocol import BrokerAdapter, BrokerHealth, BrokerKind
 from peak_trade.execution.live.audit import AuditSinkError, AuditTrail
 from peak_trade.execution.live.book import OrderState, Outcome, SessionBook
@@ -315,6 +321,8 @@ class LiveSessionOrchestrator:
             return  # a self-loop in a terminal state: recorded, nothing to do
         if state is S.STOPPING and previous is not S.STOPPING:
             self._drain_started = self._step  # the drain bound counts from entering STOPPING
+        if trigger is Trigger.ACKNOWLEDGE:
+            self._cancels_sent.clear()  # the operator takes over: retry every unconfirmed cancel
         reason = f"session {trigger.value}"
         for client_order_id in list(self._book.open_orders):  # bounded by the open orders
             if client_order_id not in self._cancels_sent:
@@ -366,7 +374,7 @@ class LiveSessionOrchestrator:
         except Exception as exc:  # the order did not reach the broker: close it here, then breach
             detail = f"submit {order.client_order_id} raised {type(exc).__name__}: {exc}"
             self._call_failures.append(detail)
-            self._book.open_orders.pop(order.client_order_id, None)
+            self._book.close_locally(order.client_order_id, OrderStatus.REJECTED)
             self._record(
                 "submit_failed", {"client_order_id": order.client_order_id, "detail": detail}
             )
@@ -405,7 +413,12 @@ class LiveSessionOrchestrator:
                     f"{report.client_order_id} {report.exec_id}: {v}" for v in result.violations
                 )
             self._record("execution_report", payload)
-            if result.outcome is Outcome.APPLIED and result.order and result.order.status.is_closed:
+            # A closed order needs no cancel; a rejected cancel is no longer in flight, so a later
+            # stop must send a fresh one.
+            if result.outcome is Outcome.APPLIED and (
+                report.exec_type is ExecType.CANCEL_REJECTED
+                or (result.order is not None and result.order.status.is_closed)
+            ):
                 self._cancels_sent.discard(report.client_order_id)
 
     def _poll_health(self, step: int) -> BrokerHealth | None:
