@@ -45,6 +45,9 @@ class StepSpec:
     index: int
     intents: tuple[OrderIntent, ...] = ()
     run: int | None = None  # None: one step(); N: run_n_steps(N)
+    reference_prices: Mapping[str, Decimal] = field(default_factory=dict)
+    kill: str | None = None  # engage the kill switch, with this reason
+    rearm: AcknowledgeSpec | None = None  # an operator re-arms the kill switch
     stop: StopSpec | None = None
     acknowledge: AcknowledgeSpec | None = None
 
@@ -148,11 +151,19 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
         else:
             stop_spec = None
         ack = entry.get("acknowledge")
+        rearm = entry.get("rearm")
         steps.append(
             StepSpec(
                 index=index,
                 intents=tuple(intents),
                 run=entry.get("run"),
+                reference_prices={
+                    s: _decimal(p) for s, p in (entry.get("reference_prices") or {}).items()
+                },
+                kill=entry.get("kill"),
+                rearm=AcknowledgeSpec(operator=rearm["operator"], note=rearm.get("note", ""))
+                if rearm
+                else None,
                 stop=stop_spec,
                 acknowledge=AcknowledgeSpec(operator=ack["operator"], note=ack.get("note", ""))
                 if ack

@@ -33,6 +33,7 @@ ERROR_KINDS = {
     "StepBoundExceeded": "step_bound_exceeded",
     "LiveBrokerRefused": "live_broker_refused",
     "SessionClosed": "session_closed",
+    "IllegalOperation": "illegal_operation",
 }
 
 
@@ -92,6 +93,7 @@ def run_scenario(
             base_dir=Path(scratch),
             extra_sinks=extra,
             environ_names=names,
+            prices=intents,
         )
         errors, preflight = _play(session, intents, scenario.steps)
         session.close()
@@ -132,12 +134,18 @@ def _play(
         first_step = session.step_clock + 1
         if spec.intents:
             intents.add(first_step, *spec.intents)
+        if spec.reference_prices:
+            intents.add_prices(first_step, spec.reference_prices)
         if spec.run is None:
             attempt(spec.index, session.step)
         else:
             attempt(spec.index, session.run_n_steps, spec.run)
         if session.step_clock < first_step:
             intents.withdraw(first_step)  # the entry's steps were refused, and so are its orders
+        if spec.kill is not None:
+            attempt(spec.index, session.engage_kill_switch, spec.kill)
+        if spec.rearm is not None:
+            attempt(spec.index, session.rearm_kill_switch, spec.rearm.operator, spec.rearm.note)
         if spec.stop is not None:
             stop = session.cancel if spec.stop.mode == "cancel" else session.request_stop
             attempt(spec.index, stop, spec.stop.reason)

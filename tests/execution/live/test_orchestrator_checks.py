@@ -226,7 +226,7 @@ def test_order_outside_allowlist_is_refused_before_the_broker(make_session):
     submit(session.intents, 1, order(symbol="TSLA"))
     session.orchestrator.step()
     refused = session.of_type("order_refused")[0]["payload"]
-    assert refused["rule"] == "allowlist"
+    assert refused["rule"] == "symbol_allowlist"
     assert session.broker.commands == []
     assert session.orchestrator.state is S.DRYRUN_ACTIVE
 

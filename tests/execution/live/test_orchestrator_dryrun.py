@@ -8,6 +8,7 @@ from peak_trade.execution.broker.fill_script import parse_broker_spec
 from peak_trade.execution.broker.mock import MockBroker
 from peak_trade.execution.broker.model import CancelOrder, NewOrder, Side
 from peak_trade.execution.live.audit import verify_file, verify_lines
+from peak_trade.execution.live.checks import PREFLIGHT_CHECKS
 from peak_trade.execution.live.state import SessionState
 from tests.execution.live.support import order, submit
 
@@ -52,7 +53,7 @@ def test_dry_run_end_to_end(make_session):
 
     assert session.types() == [
         "session_opened",
-        *["preflight_check"] * 9,
+        *["preflight_check"] * len(PREFLIGHT_CHECKS),
         "transition",  # PREFLIGHT_OK
         "transition",  # DRYRUN_ACTIVE
         "order_submitted",  # step 1: o-1 sent and acked
@@ -80,6 +81,7 @@ def test_dry_run_end_to_end(make_session):
         "open_orders": [],
         "positions": {"AAPL": "70", "MSFT": "-100"},
         "failed_checks": [],
+        "kill_switch_engaged": False,
     }
     # the mock recorded exactly the commands the session sent, on the steps it sent them
     assert [(step, type(c).__name__) for step, c in session.broker.commands] == [
@@ -107,7 +109,7 @@ def test_two_runs_give_identical_audit_bytes_and_head(make_session, tmp_path, mo
         assert result.head == heads[-1]
     assert files[0] == files[1]
     assert heads[0] == heads[1]
-    assert len(files[0].splitlines()) == 25
+    assert len(files[0].splitlines()) == 16 + len(PREFLIGHT_CHECKS)
 
 
 def test_memory_trail_verifies(make_session):

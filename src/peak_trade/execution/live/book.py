@@ -149,6 +149,10 @@ class SessionBook:
     duplicates: int = 0
     status_counts: dict[str, int] = field(default_factory=dict)  # final status of closed orders
 
+    def __contains__(self, client_order_id: object) -> bool:
+        """Whether the id is in use: an open order or one in the retained closed window."""
+        return client_order_id in self.open_orders or client_order_id in self.closed_orders
+
     def known(self, client_order_id: str) -> OrderState | None:
         return self.open_orders.get(client_order_id) or self.closed_orders.get(client_order_id)
 

@@ -19,6 +19,8 @@ from peak_trade.execution.live.config import (
     HARD_MAX_STEPS,
     SessionConfig,
 )
+from peak_trade.execution.live.rails import RailsConfig, RailsConfigError
+from peak_trade.execution.live.reconciler import ReconcilerConfig, ReconcilerConfigError
 
 SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9._/:-]{0,31}")
 MIN_SECRET_LENGTH = 4
@@ -35,6 +37,8 @@ PREFLIGHT_CHECKS = (
     "audit_sink_writable",
     "step_bound_configured",
     "runtime_limits_valid",
+    "rails_valid",
+    "reconciler_valid",
     "secrets_redactable",
 )
 
@@ -48,6 +52,8 @@ RUNTIME_INVARIANTS = (
     "audit_sink_healthy",
     "drain_within_bound",
     "broker_is_mock",
+    "book_matches_broker",
+    "in_flight_orders_resolved",
 )
 
 
@@ -204,6 +210,29 @@ def check_runtime_limits(config: SessionConfig) -> tuple[bool, str]:
     return True, f"broker may be unhealthy for {unhealthy} step(s); {retention} closed orders kept"
 
 
+def check_rails(config: SessionConfig) -> tuple[bool, str]:
+    try:
+        rails = RailsConfig.from_mapping(config.rails)
+    except RailsConfigError as exc:
+        return False, (
+            f"rails config /rails{exc.pointer}: {exc.problem}; "
+            "fix it (a rail that cannot be read is never treated as off)"
+        )
+    active = [k for k, v in rails.to_payload().items() if v not in (None, [], {}, False)]
+    return True, f"rails on: {', '.join(active)}"
+
+
+def check_reconciler(config: SessionConfig) -> tuple[bool, str]:
+    try:
+        settings = ReconcilerConfig.from_mapping(config.reconciler, pointer="/reconciler")
+    except ReconcilerConfigError as exc:
+        return False, f"reconciler config: {exc}"
+    return True, (
+        f"reconcile every {settings.every_steps} step(s), grace {settings.grace_steps} step(s); "
+        f"ack timeout {settings.ack_timeout_steps}, cancel timeout {settings.cancel_timeout_steps}"
+    )
+
+
 def check_secrets(config: SessionConfig) -> tuple[bool, str]:
     short = sorted(
         name
@@ -230,6 +259,8 @@ def run_preflight(facts: PreflightFacts) -> list[CheckResult]:
         "audit_sink_writable": lambda: check_audit_sink(config, facts.audit_failures),
         "step_bound_configured": lambda: check_step_bound(config),
         "runtime_limits_valid": lambda: check_runtime_limits(config),
+        "rails_valid": lambda: check_rails(config),
+        "reconciler_valid": lambda: check_reconciler(config),
         "secrets_redactable": lambda: check_secrets(config),
     }
     return [_guarded(name, checks[name]) for name in PREFLIGHT_CHECKS]

@@ -27,6 +27,7 @@ _TOP_KEYS = frozenset(
         "max_unhealthy_steps",
         "closed_order_retention",
         "rails",
+        "reconciler",
         "secrets",
     }
 )
@@ -62,6 +63,7 @@ class SessionConfig:
     max_unhealthy_steps: object = 0
     closed_order_retention: object = 10_000
     rails: Mapping[str, Any] = field(default_factory=dict)
+    reconciler: Mapping[str, Any] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
     unknown_keys: tuple[str, ...] = ()
 
@@ -100,6 +102,7 @@ class SessionConfig:
             max_unhealthy_steps=data.get("max_unhealthy_steps", 0),
             closed_order_retention=data.get("closed_order_retention", 10_000),
             rails=dict(data.get("rails") or {}),
+            reconciler=dict(data.get("reconciler") or {}),
             secrets=dict(data.get("secrets") or {}),
             unknown_keys=tuple(unknown),
         )
@@ -124,6 +127,7 @@ class SessionConfig:
             "max_unhealthy_steps": _plain(self.max_unhealthy_steps),
             "closed_order_retention": _plain(self.closed_order_retention),
             "rails": _plain(dict(self.rails)),
+            "reconciler": _plain(dict(self.reconciler)),
             "redaction_names": sorted(self.secrets),
             "unknown_keys": list(self.unknown_keys),
         }

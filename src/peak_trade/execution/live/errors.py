@@ -19,5 +19,9 @@ class LiveBrokerRefused(SessionError):
     """An order path would have reached a broker adapter that is not the mock."""
 
 
+class IllegalOperation(SessionError):
+    """An operation that the session's current situation does not allow (not a transition)."""
+
+
 class SessionClosed(SessionError):
     """The session's audit trail is closed; nothing more can happen in it."""

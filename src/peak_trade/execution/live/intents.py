@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 from peak_trade.execution.broker.model import NewOrder
@@ -28,13 +29,26 @@ class IntentSource(Protocol):
     def intents_for(self, step: int) -> Sequence[OrderIntent]: ...
 
 
-class ScriptedIntents:
-    """Intents fixed in advance, by logical step (tests and scenarios)."""
+class ReferencePriceSource(Protocol):
+    """Market data for the pre-trade rails: reference prices observed at a step."""
 
-    __slots__ = ("_by_step",)
+    def prices_for(self, step: int) -> Mapping[str, Decimal]: ...
+
+
+class ScriptedIntents:
+    """Intents and reference prices fixed in advance, by logical step (tests and scenarios)."""
+
+    __slots__ = ("_by_step", "_prices")
 
     def __init__(self, by_step: Mapping[int, Iterable[OrderIntent]] | None = None) -> None:
         self._by_step = {step: tuple(intents) for step, intents in (by_step or {}).items()}
+        self._prices: dict[int, Mapping[str, Decimal]] = {}
+
+    def prices_for(self, step: int) -> Mapping[str, Decimal]:
+        return self._prices.get(step, {})
+
+    def add_prices(self, step: int, prices: Mapping[str, Decimal]) -> None:
+        self._prices[step] = {**self._prices.get(step, {}), **prices}
 
     def intents_for(self, step: int) -> Sequence[OrderIntent]:
         return self._by_step.get(step, ())
@@ -43,8 +57,9 @@ class ScriptedIntents:
         self._by_step[step] = self._by_step.get(step, ()) + intents
 
     def withdraw(self, step: int) -> None:
-        """Drop the intents of a step that will not run (e.g. a refused run_n_steps)."""
+        """Drop what was scripted for a step that will not run (e.g. a refused run_n_steps)."""
         self._by_step.pop(step, None)
+        self._prices.pop(step, None)
 
 
 class NoIntents:

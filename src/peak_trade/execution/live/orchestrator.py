@@ -18,9 +18,7 @@ from decimal import Decimal
 from peak_trade.execution.broker.model import (
     CancelOrder,
     ExecType,
-    NewOrder,
     OrderStatus,
-    OrderType,
 )
 from peak_trade.execution.broker.protocol import BrokerAdapter, BrokerHealth, BrokerKind
 from peak_trade.execution.live.audit import AuditSinkError, AuditTrail
@@ -35,12 +33,29 @@ from peak_trade.execution.live.checks import (
 )
 from peak_trade.execution.live.config import HARD_MAX_STEPS, SessionConfig
 from peak_trade.execution.live.errors import (
+    IllegalOperation,
     LiveBrokerRefused,
     SessionClosed,
     SessionNotRunning,
     StepBoundExceeded,
 )
-from peak_trade.execution.live.intents import CancelIntent, IntentSource, SubmitIntent
+from peak_trade.execution.live.intents import (
+    CancelIntent,
+    IntentSource,
+    ReferencePriceSource,
+    SubmitIntent,
+)
+from peak_trade.execution.live.pretrade import PreTradeGate
+from peak_trade.execution.live.rails import RailsConfig
+from peak_trade.execution.live.reconciler import (
+    ReconcilerConfig,
+    ReconcileState,
+    Resolution,
+    diff_books,
+    find_timeouts,
+    reconcile,
+    resolve_timeouts,
+)
 from peak_trade.execution.live.state import (
     STEPPING_STATES,
     TERMINAL_STATES,
@@ -70,23 +85,6 @@ class SessionStatus:
     summary: Mapping[str, object] | None = field(default=None)
 
 
-def pretrade_refusal(
-    order: NewOrder, allowlist: frozenset[str], book: SessionBook
-) -> tuple[str, str] | None:
-    """(rule, detail) when the session refuses `order` before it reaches the broker, else None."""
-    if order.symbol not in allowlist:
-        return "allowlist", f"{order.symbol} is not in the allowlist"
-    if book.known(order.client_order_id) is not None:
-        return "duplicate_client_order_id", f"client order id {order.client_order_id} already used"
-    if order.qty <= 0:
-        return "positive_quantity", f"quantity {order.qty} is not positive"
-    if order.order_type is OrderType.LIMIT and (
-        order.limit_price is None or order.limit_price <= 0
-    ):
-        return "limit_price", f"limit order without a positive limit price ({order.limit_price})"
-    return None
-
-
 class LiveSessionOrchestrator:
     def __init__(
         self,
@@ -96,6 +94,7 @@ class LiveSessionOrchestrator:
         intents: IntentSource,
         audit: AuditTrail,
         environ_names: Iterable[str] = (),
+        prices: ReferencePriceSource | None = None,
     ) -> None:
         self._config = config
         self._broker = broker
@@ -107,6 +106,10 @@ class LiveSessionOrchestrator:
         retention = config.closed_order_retention
         self._book = SessionBook(closed_retention=retention if isinstance(retention, int) else 1)
         self._allowlist: frozenset[str] = frozenset()
+        self._gate = PreTradeGate(RailsConfig(), frozenset())  # replaced once preflight passes
+        self._reconciler = ReconcilerConfig()
+        self._reconcile_state = ReconcileState()
+        self._prices = prices
         self._max_steps = 0  # no steps until preflight has accepted the configured bound
         self._drain_steps = 1
         self._max_unhealthy = 0
@@ -114,10 +117,11 @@ class LiveSessionOrchestrator:
         self._breaches: tuple[Breach, ...] = ()
         self._unhealthy_streak = 0
         self._drain_started = 0
-        self._cancels_sent: set[str] = set()
+        self._cancel_sent_steps: dict[str, int] = {}  # open orders with a cancel in flight
         self._summary: dict[str, object] | None = None
         self._audit_open_failures: tuple[tuple[str, str], ...] | None = None
         self._closed = False
+        self._gate_ready = False
         # Problems seen during the current step, judged by the runtime checks at its end.
         self._report_violations: list[str] = []
         self._call_failures: list[str] = []
@@ -170,6 +174,9 @@ class LiveSessionOrchestrator:
             )
         # Preflight has judged these values; from here on they are known to be well-formed.
         self._allowlist = frozenset(config.allowlist)  # type: ignore[arg-type]
+        self._gate = PreTradeGate(RailsConfig.from_mapping(config.rails), self._allowlist)
+        self._reconciler = ReconcilerConfig.from_mapping(config.reconciler, pointer="/reconciler")
+        self._gate_ready = True
         self._max_steps = int(config.max_steps)  # type: ignore[call-overload]
         self._drain_steps = int(config.drain_steps)  # type: ignore[call-overload]
         self._max_unhealthy = int(config.max_unhealthy_steps)  # type: ignore[call-overload]
@@ -189,6 +196,8 @@ class LiveSessionOrchestrator:
             raise SessionNotRunning(detail)
         self._step += 1
         step = self._step
+        if self._prices is not None:
+            self._observe_prices(step)
         if state is S.DRYRUN_ACTIVE:
             self._act_on_intents(step)
         self._apply_reports(step)
@@ -210,6 +219,7 @@ class LiveSessionOrchestrator:
             ),
             self._book,
         )
+        breaches.extend(self._reconcile(step))
         self._reset_step_problems()
         if state is S.STOPPING and not breaches:
             if not self._book.open_orders:
@@ -263,6 +273,23 @@ class LiveSessionOrchestrator:
         if not isinstance(operator, str) or not operator.strip():
             raise ValueError("acknowledge needs the operator's name")
         self._begin_stop(Trigger.ACKNOWLEDGE, operator=operator, note=note)
+
+    def engage_kill_switch(self, reason: str) -> None:
+        """Operator kill switch: cancel every open order and refuse every new one until rearmed."""
+        self._require_gate("engage_kill_switch")
+        self._engage_kill_switch(reason, source="operator")
+
+    def rearm_kill_switch(self, operator: str, note: str) -> None:
+        """An operator re-enables trading after the kill switch; audited with who and why."""
+        self._require_gate("rearm_kill_switch")
+        if not self._gate.kill_switch.engaged:
+            detail = "rearm_kill_switch refused: the kill switch is not engaged"
+            self._record("illegal_operation", {"operation": "rearm_kill_switch", "detail": detail})
+            raise IllegalOperation(detail)
+        if not isinstance(operator, str) or not operator.strip():
+            raise ValueError("rearm_kill_switch needs the operator's name")
+        self._gate.rearm(self._step)
+        self._record("kill_switch_rearmed", {"operator": operator, "note": note})
 
     def close(self) -> None:
         """Close the audit trail (file sinks write their seal). Idempotent."""
@@ -322,14 +349,101 @@ class LiveSessionOrchestrator:
         if state is S.STOPPING and previous is not S.STOPPING:
             self._drain_started = self._step  # the drain bound counts from entering STOPPING
         if trigger is Trigger.ACKNOWLEDGE:
-            self._cancels_sent.clear()  # the operator takes over: retry every unconfirmed cancel
+            # the operator takes over: every unconfirmed cancel is sent again
+            self._cancel_sent_steps.clear()
         reason = f"session {trigger.value}"
         for client_order_id in list(self._book.open_orders):  # bounded by the open orders
-            if client_order_id not in self._cancels_sent:
+            if client_order_id not in self._cancel_sent_steps:
                 self._cancel_order(client_order_id, reason)
         if state is S.STOPPING and not self._book.open_orders:
             self._fire(Trigger.DRAINED)
             self._write_summary()
+
+    def _engage_kill_switch(self, reason: str, *, source: str) -> None:
+        already = self._gate.kill_switch.engaged
+        self._gate.engage(self._step, reason)
+        self._record(
+            "kill_switch_engaged", {"reason": reason, "source": source, "already_engaged": already}
+        )
+        for client_order_id in list(self._book.open_orders):  # bounded by the open orders
+            if client_order_id not in self._cancel_sent_steps:
+                self._cancel_order(client_order_id, "kill switch")
+
+    def _require_gate(self, operation: str) -> None:
+        self._check_open()
+        if not self._gate_ready:
+            detail = f"{operation} refused in state {self._state.value}: preflight has not passed"
+            self._record("illegal_operation", {"operation": operation, "detail": detail})
+            raise IllegalOperation(detail)
+
+    def _observe_prices(self, step: int) -> None:
+        assert self._prices is not None
+        prices = self._prices.prices_for(step)
+        if prices:
+            self._gate.observe_prices(prices, step)
+            self._record("reference_prices", {s: str(p) for s, p in sorted(prices.items())})
+
+    def _reconcile(self, step: int) -> list[Breach]:
+        """Compare the book with the broker's snapshot; resolve in-flight timeouts. Findings
+        only: the book changes solely through the documented timeout resolution table."""
+        config = self._reconciler
+        timeouts_on = config.ack_timeout_steps or config.cancel_timeout_steps
+        if not (config.is_due(step) or timeouts_on):
+            return []
+        try:
+            snapshot = self._broker.snapshot(step)
+        except Exception as exc:  # no snapshot is no evidence the books agree
+            detail = f"snapshot raised {type(exc).__name__}: {exc}"
+            return [Breach(invariant="broker_calls_succeed", detail=detail)]
+        book = self._book
+        breaches: list[Breach] = []
+        if config.is_due(step):
+            outcome = reconcile(
+                self._reconcile_state,
+                diff_books(book.open_orders, book.positions, snapshot),
+                step,
+                config.grace_steps,
+            )
+            self._reconcile_state = outcome.state
+            for difference in outcome.new_pending:
+                self._record("reconcile_pending", difference.to_payload())
+            for kind, key in outcome.cleared:
+                self._record("reconcile_cleared", {"kind": kind.value, "key": key})
+            if outcome.escalated:
+                breaches.append(
+                    Breach(
+                        invariant="book_matches_broker",
+                        detail="; ".join(
+                            f"{d.kind.value} {d.key}: ours {d.ours}, broker {d.theirs} "
+                            f"(for {d.age} step(s))"
+                            for d in outcome.escalated
+                        ),
+                    )
+                )
+        timeouts = find_timeouts(
+            book.open_orders,
+            self._cancel_sent_steps,
+            step,
+            config.ack_timeout_steps,
+            config.cancel_timeout_steps,
+        )
+        resolutions = resolve_timeouts(
+            timeouts, snapshot, open_orders=book.open_orders, positions=book.positions
+        )
+        for resolution in resolutions:  # bounded by the open orders
+            self._record("in_flight_resolved", resolution.to_payload())
+            cid = resolution.client_order_id
+            if resolution.resolution is Resolution.MARK_REJECTED:
+                book.close_locally(cid, OrderStatus.REJECTED)
+            elif resolution.resolution is Resolution.MARK_CANCELED:
+                book.close_locally(cid, OrderStatus.CANCELED)
+            else:
+                breaches.append(
+                    Breach(invariant="in_flight_orders_resolved", detail=resolution.detail)
+                )
+                continue
+            self._cancel_sent_steps.pop(cid, None)
+        return breaches
 
     def _breach(self, breaches: list[Breach]) -> None:
         self._breaches = tuple(breaches)
@@ -351,14 +465,30 @@ class LiveSessionOrchestrator:
         payload = order.to_payload()
         if intent.note is not None:
             payload["note"] = intent.note
-        refusal = (
-            ("audit_sink_failed", "the audit sink failed this step; no order leaves unrecorded")
-            if self._audit_failures
-            else pretrade_refusal(order, self._allowlist, self._book)
-        )
-        if refusal is not None:
-            rule, detail = refusal
-            self._record("order_refused", {**payload, "rule": rule, "detail": detail})
+        if self._audit_failures:
+            detail = "the audit sink failed this step; no order leaves unrecorded"
+            self._record(
+                "order_refused", {**payload, "rule": "audit_sink_failed", "detail": detail}
+            )
+            return
+        rejection = self._gate.check(order, step, self._book)
+        if rejection is not None:
+            self._record(
+                "order_refused",
+                {
+                    **payload,
+                    "rule": rejection.rail,  # every refusal names its rule; here, the rail
+                    "limit": rejection.limit,
+                    "observed": rejection.observed,
+                    "detail": rejection.detail,
+                },
+            )
+            if self._gate.rejected(step):
+                rails = self._gate.kill_switch
+                self._engage_kill_switch(
+                    f"automatic: {len(rails.rejection_steps)} rail rejections in the window",
+                    source="rails",
+                )
             return
         self._guard_mock("submit", order.client_order_id)
         self._record("order_submitted", payload)
@@ -369,6 +499,7 @@ class LiveSessionOrchestrator:
             )
             return
         self._book.add(order, step)
+        self._gate.accepted(step)
         try:
             self._broker.submit(order, step)
         except Exception as exc:  # the order did not reach the broker: close it here, then breach
@@ -387,7 +518,7 @@ class LiveSessionOrchestrator:
             )
             return
         self._guard_mock("cancel", client_order_id)
-        self._cancels_sent.add(client_order_id)
+        self._cancel_sent_steps[client_order_id] = self._step
         self._record("cancel_requested", {"client_order_id": client_order_id, "reason": reason})
         try:
             self._broker.cancel(CancelOrder(client_order_id=client_order_id), self._step)
@@ -419,7 +550,7 @@ class LiveSessionOrchestrator:
                 report.exec_type is ExecType.CANCEL_REJECTED
                 or (result.order is not None and result.order.status.is_closed)
             ):
-                self._cancels_sent.discard(report.client_order_id)
+                self._cancel_sent_steps.pop(report.client_order_id, None)
 
     def _poll_health(self, step: int) -> BrokerHealth | None:
         try:
@@ -496,6 +627,7 @@ class LiveSessionOrchestrator:
             "open_orders": sorted(book.open_orders),
             "positions": {s: str(q) for s, q in sorted(book.positions.items())},
             "failed_checks": list(self._failed_checks),
+            "kill_switch_engaged": self._gate.kill_switch.engaged,
         }
         self._record("session_summary", self._summary)
 

@@ -20,7 +20,7 @@ from peak_trade.execution.live.audit import (
 )
 from peak_trade.execution.live.checks import MIN_SECRET_LENGTH
 from peak_trade.execution.live.config import FSYNC_POLICIES, SessionConfig
-from peak_trade.execution.live.intents import IntentSource
+from peak_trade.execution.live.intents import IntentSource, ReferencePriceSource
 from peak_trade.execution.live.orchestrator import LiveSessionOrchestrator
 from peak_trade.execution.live.redaction import Redactor
 
@@ -74,6 +74,7 @@ def build_session(
     base_dir: Path | None = None,
     extra_sinks: Sequence[AuditSink] = (),
     environ_names: Iterable[str] | None = None,
+    prices: ReferencePriceSource | None = None,
 ) -> LiveSessionOrchestrator:
     """An orchestrator whose audit goes to the configured sink plus `extra_sinks` (e.g. a memory
     capture for snapshots). `environ_names` defaults to the names in os.environ."""
@@ -81,5 +82,10 @@ def build_session(
     trail = AuditTrail(sinks, build_redactor(config))
     names = tuple(os.environ) if environ_names is None else tuple(environ_names)
     return LiveSessionOrchestrator(
-        config=config, broker=broker, intents=intents, audit=trail, environ_names=names
+        config=config,
+        broker=broker,
+        intents=intents,
+        audit=trail,
+        environ_names=names,
+        prices=prices,
     )

@@ -1,0 +1,71 @@
+"""The pre-trade gate: the state the rails need between orders, around the pure `rails` checks.
+
+It keeps reference prices (with the step they were observed at), the recent accepted-order steps
+for the rate rails (pruned to the longest window, so bounded), and the kill switch. Every decision
+is made by `rails.check_order` and the kill-switch functions; this class only carries state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from peak_trade.execution.broker.model import NewOrder
+from peak_trade.execution.live.book import SessionBook
+from peak_trade.execution.live.rails import (
+    KillSwitchState,
+    RailContext,
+    RailRejection,
+    RailsConfig,
+    ReferencePrice,
+    check_order,
+    engage,
+    initial_references,
+    note_rejection,
+    prune_accepted_steps,
+    rearm,
+)
+
+
+class PreTradeGate:
+    __slots__ = ("_accepted_steps", "_allowlist", "_config", "_references", "kill_switch")
+
+    def __init__(self, config: RailsConfig, allowlist: frozenset[str]) -> None:
+        self._config = config
+        self._allowlist = allowlist
+        self._references: dict[str, ReferencePrice] = initial_references(config)
+        self._accepted_steps: tuple[int, ...] = ()
+        self.kill_switch = KillSwitchState()
+
+    def check(self, order: NewOrder, step: int, book: SessionBook) -> RailRejection | None:
+        context = RailContext(
+            step=step,
+            allowlist=self._allowlist,
+            reference_prices=self._references,
+            positions=book.positions,
+            open_orders=tuple(book.open_orders.values()),
+            known_client_order_ids=book,
+            accepted_order_steps=self._accepted_steps,
+            kill_switch_engaged=self.kill_switch.engaged,
+        )
+        return check_order(order, self._config, context)
+
+    def accepted(self, step: int) -> None:
+        self._accepted_steps = prune_accepted_steps(
+            (*self._accepted_steps, step), step, self._config
+        )
+
+    def rejected(self, step: int) -> bool:
+        """Count a rail rejection; True when it has just engaged the automatic kill switch."""
+        self.kill_switch, engaged_now = note_rejection(self.kill_switch, step, self._config)
+        return engaged_now
+
+    def engage(self, step: int, reason: str) -> None:
+        self.kill_switch = engage(self.kill_switch, step, reason)
+
+    def rearm(self, step: int) -> None:
+        self.kill_switch = rearm(self.kill_switch, step)
+
+    def observe_prices(self, prices: Mapping[str, Decimal], step: int) -> None:
+        for symbol, price in prices.items():
+            self._references[symbol] = ReferencePrice(price=price, as_of_step=step)
