@@ -28,6 +28,9 @@ from peak_trade.harness.verdict import evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 HAPPY_ID = "happy_path_full_fills"
+# The happy scenario's audit length, from the scenario itself (it changes with the engine).
+_HAPPY_SOURCE = Path(__file__).resolve().parents[2] / "scenarios" / f"{HAPPY_ID}.yaml"
+HAPPY_RECORDS = len(evaluate(load_scenario(_HAPPY_SOURCE), snapshot_dir=None).result.audit_lines)
 HAPPY = f"scenarios/{HAPPY_ID}.yaml"
 HAPPY_EVIDENCE = f"evidence/{evidence_filename(HAPPY_ID, today())}"
 
@@ -200,16 +203,17 @@ def test_run_pass_writes_a_verifiable_audit_file_and_evidence(tree, capsys):
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert re.fullmatch(
-        rf"\[1/1\] PASS {HAPPY_ID}  STOPPED  4 steps  22 records  head [0-9a-f]{{12}}", lines[0]
+        rf"\[1/1\] PASS {HAPPY_ID}  STOPPED  4 steps  {HAPPY_RECORDS} records  head [0-9a-f]{{12}}",
+        lines[0],
     )
     assert f"    audit: build/audit/{HAPPY_ID}.jsonl" in lines
     assert f"    evidence: {HAPPY_EVIDENCE}" in lines
     assert lines[-1] == "1 passed, 0 failed"
     assert lines[-3].split() == ["ID", "VERDICT", "FINAL", "STATE", "STEPS", "RECORDS"]
-    assert lines[-2].split() == [HAPPY_ID, "PASS", "STOPPED", "4", "22"]
+    assert lines[-2].split() == [HAPPY_ID, "PASS", "STOPPED", "4", str(HAPPY_RECORDS)]
 
     audit = verify_file(Path(f"build/audit/{HAPPY_ID}.jsonl"))
-    assert (audit.ok, audit.sealed, audit.count) == (True, True, 22)
+    assert (audit.ok, audit.sealed, audit.count) == (True, True, HAPPY_RECORDS)
     assert lines[0].endswith(audit.head[:12])
 
     text = Path(HAPPY_EVIDENCE).read_text(encoding="utf-8")
@@ -218,7 +222,7 @@ def test_run_pass_writes_a_verifiable_audit_file_and_evidence(tree, capsys):
     digests = parse_digests(text)
     assert digests["scenario_path"] == HAPPY
     assert digests["audit_head"] == audit.head
-    assert digests["audit_records"] == 22
+    assert digests["audit_records"] == HAPPY_RECORDS
     assert digests["scenario_sha256"] == load_scenario(HAPPY).sha256
     assert sorted(p.name for p in Path("evidence").iterdir()) == [Path(HAPPY_EVIDENCE).name]
 
@@ -231,7 +235,9 @@ def test_run_fail_writes_no_evidence_and_removes_todays_pass_evidence(tree, caps
     assert code == 1
     assert err == ""
     lines = out.splitlines()
-    assert lines[0].startswith(f"[1/1] FAIL {HAPPY_ID}  STOPPED  4 steps  22 records  head ")
+    assert lines[0].startswith(
+        f"[1/1] FAIL {HAPPY_ID}  STOPPED  4 steps  {HAPPY_RECORDS} records  head "
+    )
     assert lines[1] == f"    scenario {HAPPY_ID}: 1 expectation(s) not met"
     assert "    - expect.states: expected ['STOPPED'], got " in out
     assert "first difference at index 0: expected 'STOPPED', found 'PREFLIGHT_OK'" in out
@@ -286,7 +292,11 @@ def test_run_json_prints_one_object_per_scenario(tree, capsys):
     happy, _, third = rows
     assert happy["passed"] is True
     assert happy["path"] == HAPPY
-    assert (happy["final_state"], happy["steps_run"], happy["audit_records"]) == ("STOPPED", 4, 22)
+    assert (happy["final_state"], happy["steps_run"], happy["audit_records"]) == (
+        "STOPPED",
+        4,
+        HAPPY_RECORDS,
+    )
     assert happy["evidence"] == HAPPY_EVIDENCE
     assert Path(happy["evidence"]).is_file()
     assert happy["mismatches"] == []
@@ -420,12 +430,12 @@ def test_audit_verify_ok_sealed_and_unsealed(audit_file, capsys):
     head = verify_file(audit_file).head
     code, out, err = cli(capsys, "audit", "verify", str(audit_file))
     assert (code, err) == (0, "")
-    assert out == f"{audit_file}: ok: 22 records, head {head} (sealed)\n"
+    assert out == f"{audit_file}: ok: {HAPPY_RECORDS} records, head {head} (sealed)\n"
     audit_file.with_name(audit_file.name + ".seal").unlink()
     code, out, _ = cli(capsys, "audit", "verify", str(audit_file))
     assert code == 0
     assert out == (
-        f"{audit_file}: ok: 22 records, head {head} "
+        f"{audit_file}: ok: {HAPPY_RECORDS} records, head {head} "
         "(no seal: a clean cut at a record boundary would not be detected)\n"
     )
 
@@ -455,7 +465,9 @@ def test_audit_verify_a_clean_cut_against_the_seal(audit_file, capsys):
     audit_file.write_text("".join(lines[:20]), encoding="utf-8")
     code, _, err = cli(capsys, "audit", "verify", str(audit_file))
     assert code == 1
-    assert err.startswith(f"{audit_file}:20: error: truncated: the seal records 22 records")
+    assert err.startswith(
+        f"{audit_file}:20: error: truncated: the seal records {HAPPY_RECORDS} records"
+    )
 
 
 def test_audit_verify_missing_or_unreadable_exits_2(tree, capsys):
