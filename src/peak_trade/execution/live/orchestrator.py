@@ -47,15 +47,8 @@ from peak_trade.execution.live.intents import (
 )
 from peak_trade.execution.live.pretrade import PreTradeGate
 from peak_trade.execution.live.rails import RailsConfig
-from peak_trade.execution.live.reconciler import (
-    ReconcilerConfig,
-    ReconcileState,
-    Resolution,
-    diff_books,
-    find_timeouts,
-    reconcile,
-    resolve_timeouts,
-)
+from peak_trade.execution.live.reconcile_pass import needs_snapshot, reconciliation_pass
+from peak_trade.execution.live.reconciler import ReconcilerConfig, ReconcileState
 from peak_trade.execution.live.state import (
     STEPPING_STATES,
     TERMINAL_STATES,
@@ -384,66 +377,30 @@ class LiveSessionOrchestrator:
             self._record("reference_prices", {s: str(p) for s, p in sorted(prices.items())})
 
     def _reconcile(self, step: int) -> list[Breach]:
-        """Compare the book with the broker's snapshot; resolve in-flight timeouts. Findings
-        only: the book changes solely through the documented timeout resolution table."""
-        config = self._reconciler
-        timeouts_on = config.ack_timeout_steps or config.cancel_timeout_steps
-        if not (config.is_due(step) or timeouts_on):
+        """Carry out one reconciliation pass (decided by `reconcile_pass`, a pure function)."""
+        if not needs_snapshot(self._reconciler, step):
             return []
         try:
             snapshot = self._broker.snapshot(step)
-        except Exception as exc:  # no snapshot is no evidence the books agree
+        except Exception as exc:  # no snapshot is no evidence that the books agree
             detail = f"snapshot raised {type(exc).__name__}: {exc}"
             return [Breach(invariant="broker_calls_succeed", detail=detail)]
-        book = self._book
-        breaches: list[Breach] = []
-        if config.is_due(step):
-            outcome = reconcile(
-                self._reconcile_state,
-                diff_books(book.open_orders, book.positions, snapshot),
-                step,
-                config.grace_steps,
-            )
-            self._reconcile_state = outcome.state
-            for difference in outcome.new_pending:
-                self._record("reconcile_pending", difference.to_payload())
-            for kind, key in outcome.cleared:
-                self._record("reconcile_cleared", {"kind": kind.value, "key": key})
-            if outcome.escalated:
-                breaches.append(
-                    Breach(
-                        invariant="book_matches_broker",
-                        detail="; ".join(
-                            f"{d.kind.value} {d.key}: ours {d.ours}, broker {d.theirs} "
-                            f"(for {d.age} step(s))"
-                            for d in outcome.escalated
-                        ),
-                    )
-                )
-        timeouts = find_timeouts(
-            book.open_orders,
-            self._cancel_sent_steps,
-            step,
-            config.ack_timeout_steps,
-            config.cancel_timeout_steps,
+        effects = reconciliation_pass(
+            config=self._reconciler,
+            state=self._reconcile_state,
+            open_orders=self._book.open_orders,
+            positions=self._book.positions,
+            cancel_sent_steps=self._cancel_sent_steps,
+            snapshot=snapshot,
+            step=step,
         )
-        resolutions = resolve_timeouts(
-            timeouts, snapshot, open_orders=book.open_orders, positions=book.positions
-        )
-        for resolution in resolutions:  # bounded by the open orders
-            self._record("in_flight_resolved", resolution.to_payload())
-            cid = resolution.client_order_id
-            if resolution.resolution is Resolution.MARK_REJECTED:
-                book.close_locally(cid, OrderStatus.REJECTED)
-            elif resolution.resolution is Resolution.MARK_CANCELED:
-                book.close_locally(cid, OrderStatus.CANCELED)
-            else:
-                breaches.append(
-                    Breach(invariant="in_flight_orders_resolved", detail=resolution.detail)
-                )
-                continue
-            self._cancel_sent_steps.pop(cid, None)
-        return breaches
+        self._reconcile_state = effects.state
+        for type_, payload in effects.records:
+            self._record(type_, payload)
+        for client_order_id, status in effects.closes:
+            self._book.close_locally(client_order_id, status)
+            self._cancel_sent_steps.pop(client_order_id, None)
+        return list(effects.breaches)
 
     def _breach(self, breaches: list[Breach]) -> None:
         self._breaches = tuple(breaches)

@@ -1,0 +1,88 @@
+"""One reconciliation pass as a pure function: from the book, the broker's snapshot and the
+reconciler's memory to the effects the orchestrator must carry out (records, closes, breaches).
+
+The book is never "fixed" here: the only changes are the closes that the documented timeout
+resolution table orders (`reconciler.RESOLUTION_TABLE`), and those are returned, not applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from peak_trade.execution.broker.model import OrderStatus
+from peak_trade.execution.broker.protocol import BrokerSnapshot
+from peak_trade.execution.live.book import OrderState
+from peak_trade.execution.live.checks import Breach
+from peak_trade.execution.live.reconciler import (
+    ReconcilerConfig,
+    ReconcileState,
+    Resolution,
+    diff_books,
+    find_timeouts,
+    reconcile,
+    resolve_timeouts,
+)
+
+_CLOSES = {
+    Resolution.MARK_REJECTED: OrderStatus.REJECTED,
+    Resolution.MARK_CANCELED: OrderStatus.CANCELED,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PassEffects:
+    state: ReconcileState
+    records: tuple[tuple[str, dict[str, object]], ...] = ()  # (audit type, payload), in order
+    closes: tuple[tuple[str, OrderStatus], ...] = ()  # orders to close locally, per the table
+    breaches: tuple[Breach, ...] = ()
+
+
+def needs_snapshot(config: ReconcilerConfig, step: int) -> bool:
+    return config.is_due(step) or bool(config.ack_timeout_steps or config.cancel_timeout_steps)
+
+
+def reconciliation_pass(
+    *,
+    config: ReconcilerConfig,
+    state: ReconcileState,
+    open_orders: Mapping[str, OrderState],
+    positions: Mapping[str, Decimal],
+    cancel_sent_steps: Mapping[str, int],
+    snapshot: BrokerSnapshot,
+    step: int,
+) -> PassEffects:
+    records: list[tuple[str, dict[str, object]]] = []
+    breaches: list[Breach] = []
+    if config.is_due(step):
+        outcome = reconcile(
+            state, diff_books(open_orders, positions, snapshot), step, config.grace_steps
+        )
+        state = outcome.state
+        records += [("reconcile_pending", d.to_payload()) for d in outcome.new_pending]
+        records += [
+            ("reconcile_cleared", {"kind": kind.value, "key": key}) for kind, key in outcome.cleared
+        ]
+        if outcome.escalated:
+            detail = "; ".join(
+                f"{d.kind.value} {d.key}: ours {d.ours}, broker {d.theirs} (for {d.age} step(s))"
+                for d in outcome.escalated
+            )
+            breaches.append(Breach(invariant="book_matches_broker", detail=detail))
+    timeouts = find_timeouts(
+        open_orders, cancel_sent_steps, step, config.ack_timeout_steps, config.cancel_timeout_steps
+    )
+    closes: list[tuple[str, OrderStatus]] = []
+    for resolution in resolve_timeouts(
+        timeouts, snapshot, open_orders=open_orders, positions=positions
+    ):
+        records.append(("in_flight_resolved", resolution.to_payload()))
+        status = _CLOSES.get(resolution.resolution)
+        if status is None:
+            breaches.append(Breach(invariant="in_flight_orders_resolved", detail=resolution.detail))
+        else:
+            closes.append((resolution.client_order_id, status))
+    return PassEffects(
+        state=state, records=tuple(records), closes=tuple(closes), breaches=tuple(breaches)
+    )
