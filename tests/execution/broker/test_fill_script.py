@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from decimal import Decimal
 
 import pytest
 import yaml
 
+from peak_trade.execution.broker import fill_script
 from peak_trade.execution.broker.fill_script import (
     DEFAULT_SCRIPT,
     Ack,
@@ -17,10 +19,15 @@ from peak_trade.execution.broker.fill_script import (
     Expire,
     Fill,
     FillScriptError,
+    GatewayRestart,
     HealthOutage,
     MockBrokerSpec,
     OrderScript,
+    PositionDrift,
     Reject,
+    ReplaceBehaviour,
+    SilentFill,
+    UnsolicitedReport,
     Wait,
     parse_broker_spec,
 )
@@ -178,12 +185,12 @@ ERRORS = [
     (
         {"default": ["fil"]},
         "/default/0: unknown action 'fil' (expected one of ack, fill, wait, reject, duplicate, "
-        "expire, cancel_unsolicited)",
+        "expire, cancel_unsolicited, silent_fill)",
     ),
     (
         {"default": [{"refuse": "x"}]},
         "/default/0/refuse: unknown action (expected one of ack, fill, wait, reject, duplicate, "
-        "expire, cancel_unsolicited)",
+        "expire, cancel_unsolicited, silent_fill)",
     ),
     (
         {"default": [{"ack": {}, "fill": {}}]},
@@ -196,7 +203,8 @@ ERRORS = [
     (
         {"by_symbol": {"MSFT": {"actions": ["ack"], "on_cancle": "reject"}}},
         "/by_symbol/MSFT/on_cancle: unknown key "
-        "(expected one of actions, on_cancel, cancel_delay, fail_submit)",
+        "(expected one of actions, on_cancel, cancel_delay, fail_submit, on_replace, "
+        "replace_delay)",
     ),
     (
         {"by_order": {"o-1": {"on_cancel": False}}},
@@ -230,7 +238,8 @@ ERRORS = [
     (
         {"scripts": {}},
         "/scripts: unknown key "
-        "(expected one of reference_prices, default, by_symbol, by_order, health)",
+        "(expected one of reference_prices, default, by_symbol, by_order, health, "
+        "unsolicited_reports, position_drift, restarts)",
     ),
     (
         {"by_order": {"a/b~c": [{"wait": -1}]}},
@@ -261,3 +270,201 @@ def test_yaml_pitfalls_are_refused() -> None:
         parse_broker_spec(yaml.safe_load("reference_prices: {AAPL: 190.10}"))
     with pytest.raises(FillScriptError, match=r"^/by_order/42: a name must be"):
         parse_broker_spec(yaml.safe_load("by_order: {42: [ack]}"))
+
+
+# ----------------------------------------------------------------------------- replace and faults
+
+GHOST = {
+    "step": 3,
+    "client_order_id": "ghost",
+    "symbol": "AAPL",
+    "side": "buy",
+    "qty": "10",
+    "price": "100",
+}
+
+FAULTS_EXAMPLE = """
+by_order:
+  o-6: {actions: [ack, {silent_fill: {qty: "10"}}], on_replace: accept, replace_delay: 1}
+  o-7: {on_replace: reject}
+  o-8: {actions: [silent_fill], on_replace: ignore}
+unsolicited_reports:
+  - {step: 3, client_order_id: ghost, symbol: AAPL, side: buy, qty: "10", price: "100"}
+position_drift:
+  - {from_step: 4, symbol: AAPL, qty: "10"}
+  - {from_step: 6, symbol: MSFT, qty: "-2.5"}
+restarts:
+  - {at_step: 5, replay_last: 1}
+"""
+
+
+def test_faults_example() -> None:
+    spec = parse_broker_spec(yaml.safe_load(FAULTS_EXAMPLE))
+    assert spec == MockBrokerSpec(
+        by_order={
+            "o-6": OrderScript(
+                actions=(Ack(), SilentFill(qty=D(10))),
+                on_replace=ReplaceBehaviour.ACCEPT,
+                replace_delay=1,
+            ),
+            "o-7": OrderScript(actions=DEFAULT_SCRIPT.actions, on_replace=ReplaceBehaviour.REJECT),
+            "o-8": OrderScript(actions=(SilentFill(),), on_replace=ReplaceBehaviour.IGNORE),
+        },
+        unsolicited_reports=(
+            UnsolicitedReport(
+                step=3,
+                client_order_id="ghost",
+                symbol="AAPL",
+                side=Side.BUY,
+                qty=D(10),
+                price=D(100),
+            ),
+        ),
+        position_drift=(
+            PositionDrift(from_step=4, symbol="AAPL", qty=D(10)),
+            PositionDrift(from_step=6, symbol="MSFT", qty=D("-2.5")),
+        ),
+        restarts=(GatewayRestart(at_step=5, replay_last=1),),
+    )
+
+
+def test_the_module_docstring_example_parses() -> None:
+    """The shape documented in fill_script's docstring is exactly what the parser accepts."""
+    doc = fill_script.__doc__ or ""
+    block = doc.split("every key is optional):\n", 1)[1].split("\nActions.", 1)[0]
+    spec = parse_broker_spec(yaml.safe_load(textwrap.dedent(block)))
+    assert spec.by_order["o-6"].replace_delay == 1
+    assert [r.client_order_id for r in spec.unsolicited_reports] == ["ghost"]
+    assert spec.restarts == (GatewayRestart(at_step=5, replay_last=1),)
+
+
+@pytest.mark.parametrize(
+    ("plain", "action"),
+    [
+        ("silent_fill", SilentFill()),
+        ({"silent_fill": None}, SilentFill()),
+        ({"silent_fill": {"qty": "4"}}, SilentFill(qty=D(4))),
+        ({"silent_fill": {"qty": 4, "price": "1.25"}}, SilentFill(qty=D(4), price=D("1.25"))),
+    ],
+)
+def test_silent_fill_forms(plain: object, action: object) -> None:
+    assert parse_broker_spec({"default": [plain]}).default.actions == (action,)
+
+
+def test_replace_defaults() -> None:
+    script = parse_broker_spec({"by_order": {"o-1": {"actions": ["ack"]}}}).by_order["o-1"]
+    assert (script.on_replace, script.replace_delay) == (ReplaceBehaviour.ACCEPT, 0)
+    assert parse_broker_spec({}).unsolicited_reports == ()
+    assert parse_broker_spec({}).position_drift == ()
+    assert parse_broker_spec({}).restarts == ()
+
+
+FAULT_ERRORS = [
+    (
+        {"by_order": {"o-1": {"on_replace": "amend"}}},
+        "/by_order/o-1/on_replace: must be one of accept, reject, ignore, got 'amend'",
+    ),
+    (
+        {"by_order": {"o-1": {"replace_delay": -1}}},
+        "/by_order/o-1/replace_delay: must be an integer >= 0, got -1",
+    ),
+    (
+        {"by_order": {"o-1": {"replace_delay": True}}},
+        "/by_order/o-1/replace_delay: must be an integer >= 0, got True",
+    ),
+    (
+        {"by_order": {"o-1": {"on_replace": "reject", "replace_delay": 1}}},
+        "/by_order/o-1/replace_delay: only applies with on_replace: accept",
+    ),
+    (
+        {"default": [{"silent_fill": {"qty": "0"}}]},
+        "/default/0/silent_fill/qty: must be a positive decimal, got '0'",
+    ),
+    (
+        {"default": [{"silent_fill": {"size": "1"}}]},
+        "/default/0/silent_fill/size: unknown key (expected one of qty, price)",
+    ),
+    (
+        {"unsolicited_reports": {"step": 1}},
+        "/unsolicited_reports: must be a list, got {'step': 1}",
+    ),
+    ({"unsolicited_reports": ["ghost"]}, "/unsolicited_reports/0: must be a mapping, got 'ghost'"),
+    (
+        {"unsolicited_reports": [{k: v for k, v in GHOST.items() if k != "price"}]},
+        "/unsolicited_reports/0/price: is required",
+    ),
+    (
+        {"unsolicited_reports": [{**GHOST, "side": "long"}]},
+        "/unsolicited_reports/0/side: must be one of buy, sell, got 'long'",
+    ),
+    (
+        {"unsolicited_reports": [{**GHOST, "qty": 1.5}]},
+        "/unsolicited_reports/0/qty: must be a positive decimal written as a string, got float 1.5",
+    ),
+    (
+        {"unsolicited_reports": [{**GHOST, "step": -1}]},
+        "/unsolicited_reports/0/step: must be an integer >= 0, got -1",
+    ),
+    (
+        {"unsolicited_reports": [{**GHOST, "client_order_id": 7}]},
+        "/unsolicited_reports/0/client_order_id: must be a non-empty string, got 7",
+    ),
+    (
+        {"unsolicited_reports": [{**GHOST, "venue": "X"}]},
+        "/unsolicited_reports/0/venue: unknown key "
+        "(expected one of step, client_order_id, symbol, side, qty, price)",
+    ),
+    (
+        {"unsolicited_reports": [GHOST, {**GHOST, "step": 9}]},
+        "/unsolicited_reports/1/client_order_id: 'ghost' is already used by "
+        "/unsolicited_reports/0; each unsolicited report is its own order",
+    ),
+    (
+        {"position_drift": [{"from_step": 1, "symbol": "AAPL", "qty": "0"}]},
+        "/position_drift/0/qty: must be a non-zero decimal, got '0'",
+    ),
+    (
+        {"position_drift": [{"from_step": 1, "symbol": "AAPL", "qty": -0.5}]},
+        "/position_drift/0/qty: must be a non-zero decimal written as a string, got float -0.5",
+    ),
+    (
+        {"position_drift": [{"from_step": 1, "symbol": "AAPL", "qty": "NaN"}]},
+        "/position_drift/0/qty: must be a non-zero decimal, got 'NaN'",
+    ),
+    (
+        {"position_drift": [{"symbol": "AAPL", "qty": "1"}]},
+        "/position_drift/0/from_step: is required",
+    ),
+    (
+        {"position_drift": [{"from_step": 1, "symbol": "", "qty": "1"}]},
+        "/position_drift/0/symbol: must be a non-empty string, got ''",
+    ),
+    ({"restarts": [{"at_step": 5}]}, "/restarts/0/replay_last: is required"),
+    (
+        {"restarts": [{"at_step": 5, "replay_last": 0}]},
+        "/restarts/0/replay_last: must be an integer >= 1, got 0",
+    ),
+    (
+        {"restarts": [{"at_step": 5, "replay_last": 1001}]},
+        "/restarts/0/replay_last: must be an integer <= 1000, got 1001",
+    ),
+    (
+        {"restarts": [{"at_step": "5", "replay_last": 1}]},
+        "/restarts/0/at_step: must be an integer >= 0, got '5'",
+    ),
+    (
+        {"restarts": [{"at_step": 5, "replay_last": 1, "keep_orders": False}]},
+        "/restarts/0/keep_orders: unknown key (expected one of at_step, replay_last)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"), FAULT_ERRORS, ids=[m.split(": ")[0] for _, m in FAULT_ERRORS]
+)
+def test_fault_error_names_its_path(data: dict, message: str) -> None:
+    with pytest.raises(FillScriptError, match=f"^{re.escape(message)}$"):
+        parse_broker_spec(data, path="")
+    located = "/broker" + message.replace("used by /", "used by /broker/")  # pointers in text too
+    with pytest.raises(FillScriptError, match=f"^{re.escape(located)}$"):
+        parse_broker_spec(data, path="/broker")

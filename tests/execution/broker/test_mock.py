@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal, localcontext
 
 import pytest
@@ -16,9 +17,11 @@ from peak_trade.execution.broker.fill_script import (
     Duplicate,
     Expire,
     Fill,
+    GatewayRestart,
     MockBrokerSpec,
     OrderScript,
     Reject,
+    ReplaceBehaviour,
     Wait,
     parse_broker_spec,
 )
@@ -31,6 +34,7 @@ from peak_trade.execution.broker.model import (
     NewOrder,
     OrderStatus,
     OrderType,
+    ReplaceOrder,
     Side,
     report_violations,
 )
@@ -554,7 +558,8 @@ def test_working_state_does_not_grow_with_the_number_of_orders() -> None:
 
 @st.composite
 def sound_scripts(draw: st.DrawFn, qty: int) -> OrderScript:
-    """A script that never breaks an invariant: no overfill, and a reject only before fills."""
+    """A script that never breaks an invariant: no overfill, and a reject only before fills.
+    (Amends keep it sound too, as long as they follow `SoundScriptSession.amend`.)"""
     actions: list = []
     remaining = qty
     for _ in range(draw(st.integers(0, 6))):
@@ -581,7 +586,20 @@ def sound_scripts(draw: st.DrawFn, qty: int) -> OrderScript:
         actions.append(CancelUnsolicited(reason="scripted cancel"))
     on_cancel = draw(st.sampled_from(CancelBehaviour))
     delay = draw(st.integers(0, 3)) if on_cancel is CancelBehaviour.ACCEPT else 0
-    return OrderScript(actions=tuple(actions), on_cancel=on_cancel, cancel_delay=delay)
+    on_replace = draw(st.sampled_from(ReplaceBehaviour))
+    replace_delay = draw(st.integers(0, 3)) if on_replace is ReplaceBehaviour.ACCEPT else 0
+    return OrderScript(
+        actions=tuple(actions),
+        on_cancel=on_cancel,
+        cancel_delay=delay,
+        on_replace=on_replace,
+        replace_delay=replace_delay,
+    )
+
+
+def explicit_fills(script: OrderScript) -> Decimal:
+    """The quantity the script's fills with an explicit qty add up to."""
+    return sum((a.qty for a in script.actions if isinstance(a, Fill) and a.qty), ZERO)
 
 
 @st.composite
@@ -598,34 +616,72 @@ def planned_orders(draw: st.DrawFn, cid: str) -> tuple[NewOrder, OrderScript]:
 
 
 class SoundScriptSession(RuleBasedStateMachine):
-    """Random sound scripts, submits, cancels and polls: every report is sound, cum never falls,
-    exec ids are unique unless resent, and the mock's positions equal the applied trades."""
+    """Random sound scripts, submits, cancels, amends, gateway restarts and polls: every new
+    report is sound (leaves against its own order_qty, which only a REPLACED changes), cum never
+    falls, exec ids are unique unless resent and a resend repeats its original, and the mock's
+    positions and open-order views equal what the applied reports say."""
 
     @initialize(
         plans=st.integers(1, 5).flatmap(
             lambda n: st.tuples(*(planned_orders(f"o-{i}") for i in range(n)))
-        )
+        ),
+        restarts=st.lists(
+            st.builds(GatewayRestart, at_step=st.integers(1, 40), replay_last=st.integers(1, 4)),
+            max_size=3,
+        ),
     )
-    def setup(self, plans: tuple[tuple[NewOrder, OrderScript], ...]) -> None:
+    def setup(
+        self, plans: tuple[tuple[NewOrder, OrderScript], ...], restarts: list[GatewayRestart]
+    ) -> None:
         spec = MockBrokerSpec(
             reference_prices={"AAPL": D("100"), "MSFT": D("250.5")},
             by_order={placed.client_order_id: script for placed, script in plans},
+            restarts=tuple(restarts),
         )
         self.broker = MockBroker(spec)
         self.unsent = [placed for placed, _ in plans]
+        self.explicit = {placed.client_order_id: explicit_fills(s) for placed, s in plans}
         self.step = 1
         self.applied: dict[str, Decimal] = {}
-        self.exec_ids: set[str] = set()
+        self.sent: dict[str, ExecutionReport] = {}  # every new report, by exec id
         self.positions: dict[str, Decimal] = {}
+        self.order_qty: dict[str, Decimal] = {}  # as the applied reports say
+        self.requested: dict[str, set[Decimal]] = {}  # amended quantities asked for
 
     @precondition(lambda self: self.unsent)
     @rule()
     def submit(self) -> None:
-        self.broker.submit(self.unsent.pop(0), self.step)
+        placed = self.unsent.pop(0)
+        self.order_qty[placed.client_order_id] = placed.qty
+        self.broker.submit(placed, self.step)
 
     @rule(index=st.integers(0, 6))
     def cancel(self, index: int) -> None:
         self.broker.cancel(cancel(f"o-{index}"), self.step)
+
+    @precondition(lambda self: self.order_qty)
+    @rule(data=st.data())
+    def amend(self, data: st.DataObject) -> None:
+        """An amend of a submitted order (or of one nobody sent) that keeps the script sound: to
+        at or below the filled quantity (the order is then filled at cum), or above every
+        explicit fill of the script (no later fill can overfill); or only the price; or a
+        malformed one (rejected)."""
+        cid = data.draw(st.sampled_from([*self.order_qty, "o-9"]))
+        cum = self.applied.get(cid, ZERO)
+        kind = data.draw(st.sampled_from(["down_to_cum", "up", "price", "malformed"]))
+        qty = price = None
+        if kind == "down_to_cum" and cum > ZERO:
+            qty = D(data.draw(st.integers(1, int(cum))))
+        elif kind == "price":
+            price = data.draw(st.sampled_from([D("98"), D("99.5"), D("101.25")]))
+        elif kind == "malformed":
+            qty = data.draw(st.sampled_from([None, ZERO, D(-1)]))
+        else:
+            qty = self.explicit.get(cid, ZERO) + data.draw(st.integers(1, 300))
+        if qty is not None and qty > ZERO:
+            self.requested.setdefault(cid, set()).add(qty)
+        request = ReplaceOrder(client_order_id=cid, new_qty=qty, new_limit_price=price)
+        self.broker.replace(request, self.step)
 
     @rule(steps=st.integers(1, 3))
     def poll(self, steps: int) -> None:
@@ -635,15 +691,26 @@ class SoundScriptSession(RuleBasedStateMachine):
             self.step += 1
 
     def apply(self, r: ExecutionReport) -> None:
-        previous = self.applied.get(r.client_order_id, ZERO)
-        assert report_violations(r, previous) == [], line(r)
-        assert r.cum_qty >= previous
         if r.poss_resend:
-            assert r.exec_id in self.exec_ids
+            assert replace(r, poss_resend=False) == self.sent[r.exec_id], line(r)
             return
-        assert r.exec_id not in self.exec_ids
-        self.exec_ids.add(r.exec_id)
-        self.applied[r.client_order_id] = r.cum_qty
+        assert r.exec_id not in self.sent
+        self.sent[r.exec_id] = r
+        cid = r.client_order_id
+        previous = self.applied.get(cid, ZERO)
+        assert report_violations(r, previous) == [], line(r)
+        if r.status is OrderStatus.REJECTED and r.symbol == "":
+            return  # a cancel/replace reject for an order the broker does not know
+        if r.exec_type is ExecType.REPLACED:
+            assert (
+                r.order_qty in self.requested.get(cid, ())  # as asked
+                or r.order_qty == self.order_qty[cid]  # a price-only amend
+                or (r.order_qty == r.cum_qty and r.status is OrderStatus.FILLED)  # down to cum
+            ), line(r)
+            self.order_qty[cid] = r.order_qty
+        else:  # fills racing a pending replace still count against the old qty
+            assert r.order_qty == self.order_qty[cid], line(r)
+        self.applied[cid] = r.cum_qty
         if r.exec_type is ExecType.TRADE:
             signed = r.last_qty if r.side is Side.BUY else -r.last_qty
             self.positions[r.symbol] = self.positions.get(r.symbol, ZERO) + signed
@@ -652,6 +719,15 @@ class SoundScriptSession(RuleBasedStateMachine):
     def positions_match_the_applied_trades(self) -> None:
         if hasattr(self, "broker"):
             assert self.broker.snapshot(self.step).positions == self.positions
+
+    @invariant()
+    def open_order_views_match_the_applied_reports(self) -> None:
+        if hasattr(self, "broker"):
+            for view in self.broker.snapshot(self.step).open_orders:
+                cid = view.client_order_id
+                assert view.order_qty == self.order_qty[cid]
+                assert view.cum_qty == self.applied.get(cid, ZERO)
+                assert view.leaves_qty == view.order_qty - view.cum_qty
 
 
 SoundScriptSession.TestCase.settings = settings(

@@ -64,6 +64,25 @@ SOUND = [
         report(E.CANCEL_REJECTED, S.REJECTED, "0", "0", order_qty=D(0), symbol=""),
         "0",
     ),
+    ("pending_replace", report(E.PENDING_REPLACE, S.PENDING_REPLACE, "30", "70"), "30"),
+    ("fill_while_replace_pending", trade(S.PENDING_REPLACE, "60", "40", "30"), "30"),
+    (
+        "replaced_down_leaves_new_qty",
+        report(E.REPLACED, S.PARTIALLY_FILLED, "30", "20", order_qty=D(50)),
+        "30",
+    ),
+    ("replaced_up", report(E.REPLACED, S.PARTIALLY_FILLED, "30", "120", order_qty=D(150)), "30"),
+    (
+        "replaced_below_cum_filled_at_cum",
+        report(E.REPLACED, S.FILLED, "70", "0", order_qty=D(70)),
+        "70",
+    ),
+    ("replace_rejected_filled", report(E.REPLACE_REJECTED, S.FILLED, "100", "0"), "100"),
+    (
+        "replace_rejected_unknown_order",
+        report(E.REPLACE_REJECTED, S.REJECTED, "0", "0", order_qty=D(0), symbol=""),
+        "0",
+    ),
 ]
 
 
@@ -187,6 +206,18 @@ BROKEN = [
         ["non-trade report (canceled) has last_qty 30"],
     ),
     (
+        "replaced_leaves_against_the_old_qty",
+        report(E.REPLACED, S.PARTIALLY_FILLED, "30", "70", order_qty=D(50)),
+        "30",
+        ["leaves_qty 70 != order_qty 50 - cum_qty 30"],
+    ),
+    (
+        "replaced_below_cum_without_lowering_order_qty",
+        report(E.REPLACED, S.PARTIALLY_FILLED, "70", "-20", order_qty=D(50)),
+        "70",
+        ["overfill: cum_qty 70 exceeds order_qty 50"],
+    ),
+    (
         "several_at_once",
         report(E.REJECTED, S.REJECTED, "20", "5", last_qty=D(1)),
         "30",
@@ -216,3 +247,28 @@ def test_previous_cum_defaults_to_zero() -> None:
     assert report_violations(trade(S.PARTIALLY_FILLED, "60", "40", "30")) == [
         "cum_qty 60 != previous cum_qty 0 + last_qty 30"
     ]
+
+
+def test_limit_price_is_in_the_payload_only_when_set() -> None:
+    plain = report(E.NEW, S.NEW, "0", "100")
+    assert "limit_price" not in plain.to_payload()
+    replaced = report(E.REPLACED, S.NEW, "0", "50", order_qty=D(50), limit_price=D("99.50"))
+    assert replaced.to_payload()["limit_price"] == "99.50"
+    assert replaced.to_payload()["order_qty"] == "50"
+
+
+def test_the_package_exports_the_new_names() -> None:
+    import peak_trade.execution.broker as broker
+
+    for name in (
+        "ReplaceOrder",
+        "ReplaceBehaviour",
+        "SilentFill",
+        "UnsolicitedReport",
+        "PositionDrift",
+        "GatewayRestart",
+    ):
+        assert name in broker.__all__
+        assert getattr(broker, name) is not None
+    assert broker.ReplaceOrder in broker.BrokerCommand.__args__
+    assert hasattr(broker.BrokerAdapter, "replace")

@@ -17,22 +17,54 @@ Plain-data shape (a scenario embeds it under its `broker:` key; every key is opt
       o-3: {actions: [ack, {fill: {qty: "10"}}], cancel_delay: 2}
       o-4: {fail_submit: connection reset}      # submit() raises BrokerError
       o-5: {on_cancel: ignore}                  # no `actions`: the default script's actions
+      o-6: {actions: [ack, {silent_fill: {qty: "10"}}], on_replace: accept, replace_delay: 1}
     health:
       - {from_step: 3, steps: 2, detail: gateway down}   # detail is optional
+    unsolicited_reports:                         # trades for orders the session never sent
+      - {step: 3, client_order_id: ghost, symbol: AAPL, side: buy, qty: "10", price: "100"}
+    position_drift:                              # the broker's positions disagree with the reports
+      - {from_step: 4, symbol: AAPL, qty: "10"}  # qty is signed: "-10" drifts short
+    restarts:                                    # gateway restarts that replay recent reports
+      - {at_step: 5, replay_last: 1}
 
 Actions. A bare name for an action without fields: `ack`, `fill` (all remaining leaves at the
-default price), `duplicate`, `expire`. Otherwise a one-key mapping `{name: fields}`; an action with
-exactly one field may give its value directly:
+default price), `duplicate`, `expire`, `silent_fill`. Otherwise a one-key mapping
+`{name: fields}`; an action with exactly one field may give its value directly:
 - `{ack: {}}`, `{duplicate: {}}`, `{expire: {}}` (same as the bare names)
 - `{fill: {qty: "40", price: "410.5"}}`, both optional: no qty fills all remaining leaves; no price
   fills at the limit price of a limit order, else at the symbol's reference price
+- `{silent_fill: {qty: "40", price: "410.5"}}`: the broker executes a fill exactly like `fill`
+  (cum, avg price, positions and snapshot all move) but its report is lost: poll() returns nothing
+  for it, and the exec id it used is missing from the sequence the session sees. The broker
+  believes it sent the report, so a later `duplicate` or a restart replay may deliver it (with
+  poss_resend), as a FIX gap fill would
 - `{wait: 2}` or `{wait: {steps: 2}}`: nothing for 2 steps
 - `{reject: "reason"}` or `{reject: {reason: ...}}`: reject the order
 - `{cancel_unsolicited: "reason"}`: the broker cancels the order on its own
 
 A script is a list of actions, or a mapping with the keys `actions` (default: the default
 script's actions), `on_cancel`, `cancel_delay` (steps between PENDING_CANCEL and CANCELED; only
-with `on_cancel: accept`) and `fail_submit`.
+with `on_cancel: accept`), `on_replace` (accept, the default | reject | ignore: how the broker
+answers an amend), `replace_delay` (steps between PENDING_REPLACE and REPLACED; 0, the default,
+is REPLACED in the step the request is answered; only with `on_replace: accept`) and
+`fail_submit`.
+
+Faults that are not about one order sit at the top level:
+- `unsolicited_reports`: at the poll of `step` (or the first poll after it) the broker also sends
+  one trade report for an order the session never sent: a fully filled order of `qty` at `price`
+  (exec_type trade, status filled, order_qty = cum_qty = last_qty = qty, leaves 0, exec id
+  "ID:unsolicited:N"). The broker did execute it: its positions move. Each entry is its own order,
+  so the ids must be distinct. Unless the id is already in use, the broker then remembers the
+  order as filled: a cancel or amend of it is answered "order already filled", and a submit
+  with that id is refused as a duplicate.
+- `position_drift`: from `from_step` on, `snapshot()` positions of `symbol` are offset by `qty`
+  (signed; several entries add up). Reports and open-order views are unaffected.
+- `restarts`: at the poll of `at_step` (or the first poll after it) the broker's gateway restarts:
+  orders, positions and exec-id counters stay, and before anything else in that poll the broker
+  re-sends its last `replay_last` reports (1..1000, across all orders, oldest first), each with its
+  original exec id and poss_resend true. Resends (`duplicate`, earlier replays) do not count as
+  reports here; a silent fill's lost report does. Only the most recent reports are remembered,
+  as many as the largest `replay_last`.
 
 Numbers: quantities and prices are decimals written as strings or integers ("190.10", 40);
 a YAML float (`190.10` unquoted) is refused, it is already binary. Step counts are integers.
@@ -53,7 +85,7 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import TypeVar
 
-from peak_trade.execution.broker.model import NewOrder
+from peak_trade.execution.broker.model import NewOrder, Side
 
 
 class FillScriptError(ValueError):
@@ -71,6 +103,14 @@ class Ack:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fill:
     """Execute `qty` (None: all remaining leaves) at `price` (None: the order's default price)."""
+
+    qty: Decimal | None = None
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SilentFill:
+    """Execute like `Fill`, but lose the report: the broker's book moves, poll() shows nothing."""
 
     qty: Decimal | None = None
     price: Decimal | None = None
@@ -107,7 +147,7 @@ class CancelUnsolicited:
     reason: str
 
 
-Action = Ack | Fill | Reject | Wait | Duplicate | Expire | CancelUnsolicited
+Action = Ack | Fill | Reject | Wait | Duplicate | Expire | CancelUnsolicited | SilentFill
 
 
 class CancelBehaviour(Enum):
@@ -118,12 +158,22 @@ class CancelBehaviour(Enum):
     IGNORE = "ignore"  # no answer at all
 
 
+class ReplaceBehaviour(Enum):
+    """How the mock answers an amend (cancel/replace) request for a working order."""
+
+    ACCEPT = "accept"  # REPLACED, or PENDING_REPLACE then REPLACED after replace_delay steps
+    REJECT = "reject"  # REPLACE_REJECTED with the current status
+    IGNORE = "ignore"  # no answer at all
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderScript:
     actions: tuple[Action, ...]
     on_cancel: CancelBehaviour = CancelBehaviour.ACCEPT
     cancel_delay: int = 0
     fail_submit: str | None = None  # submit() raises BrokerError(fail_submit)
+    on_replace: ReplaceBehaviour = ReplaceBehaviour.ACCEPT
+    replace_delay: int = 0
 
 
 DEFAULT_SCRIPT = OrderScript(actions=(Ack(), Fill()))
@@ -142,12 +192,48 @@ class HealthOutage:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UnsolicitedReport:
+    """At `step` the broker sends a trade report for an order the session never sent: a fully
+    filled order of `qty` at `price`."""
+
+    step: int
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionDrift:
+    """From `from_step` on, the broker's snapshot position in `symbol` is off by `qty` (signed)."""
+
+    from_step: int
+    symbol: str
+    qty: Decimal
+
+
+MAX_REPLAY = 1000  # the most reports one scripted restart may replay (bounds the mock's memory)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayRestart:
+    """At `at_step` the broker's gateway restarts and re-sends its last `replay_last` reports."""
+
+    at_step: int
+    replay_last: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MockBrokerSpec:
     reference_prices: Mapping[str, Decimal] = field(default_factory=dict)
     default: OrderScript = DEFAULT_SCRIPT
     by_symbol: Mapping[str, OrderScript] = field(default_factory=dict)
     by_order: Mapping[str, OrderScript] = field(default_factory=dict)
     health: tuple[HealthOutage, ...] = ()
+    unsolicited_reports: tuple[UnsolicitedReport, ...] = ()
+    position_drift: tuple[PositionDrift, ...] = ()
+    restarts: tuple[GatewayRestart, ...] = ()
 
     def script_for(self, order: NewOrder) -> OrderScript:
         script = self.by_order.get(order.client_order_id)
@@ -177,11 +263,34 @@ def parse_broker_spec(data: Mapping[str, object], path: str = "") -> MockBrokerS
         by_symbol=_named(data.get("by_symbol", {}), path, "by_symbol", script),
         by_order=_named(data.get("by_order", {}), path, "by_order", script),
         health=tuple(_listed(data.get("health", []), _at(path, "health"), _outage)),
+        unsolicited_reports=_unsolicited_list(
+            data.get("unsolicited_reports", []), _at(path, "unsolicited_reports")
+        ),
+        position_drift=tuple(
+            _listed(data.get("position_drift", []), _at(path, "position_drift"), _drift)
+        ),
+        restarts=tuple(_listed(data.get("restarts", []), _at(path, "restarts"), _restart)),
     )
 
 
-_SPEC_KEYS = ("reference_prices", "default", "by_symbol", "by_order", "health")
-_SCRIPT_KEYS = ("actions", "on_cancel", "cancel_delay", "fail_submit")
+_SPEC_KEYS = (
+    "reference_prices",
+    "default",
+    "by_symbol",
+    "by_order",
+    "health",
+    "unsolicited_reports",
+    "position_drift",
+    "restarts",
+)
+_SCRIPT_KEYS = (
+    "actions",
+    "on_cancel",
+    "cancel_delay",
+    "fail_submit",
+    "on_replace",
+    "replace_delay",
+)
 _T = TypeVar("_T")
 
 
@@ -251,14 +360,66 @@ def _step(value: object, path: str) -> int:
     return _int(value, path, 0)
 
 
+def _signed_decimal(value: object, path: str) -> Decimal:
+    if isinstance(value, float):
+        raise _fail(path, f"must be a non-zero decimal written as a string, got float {value!r}")
+    parsed = None
+    if isinstance(value, Decimal | str) or (isinstance(value, int) and not isinstance(value, bool)):
+        with contextlib.suppress(InvalidOperation):
+            parsed = Decimal(value)
+    if parsed is None or not parsed.is_finite() or parsed == 0:
+        raise _fail(path, f"must be a non-zero decimal, got {value!r}")
+    return parsed
+
+
 def _text(value: object, path: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _fail(path, f"must be a non-empty string, got {value!r}")
     return value
 
 
+def _side(value: object, path: str) -> Side:
+    for side in Side:
+        if value == side.value:
+            return side
+    raise _fail(path, f"must be one of buy, sell, got {value!r}")
+
+
+def _replay_count(value: object, path: str) -> int:
+    count = _count(value, path)
+    if count > MAX_REPLAY:
+        raise _fail(path, f"must be an integer <= {MAX_REPLAY}, got {value!r}")
+    return count
+
+
 def _outage(value: object, path: str) -> HealthOutage:
     return _record(HealthOutage, _OUTAGE_FIELDS, value, path)
+
+
+def _unsolicited(value: object, path: str) -> UnsolicitedReport:
+    return _record(UnsolicitedReport, _UNSOLICITED_FIELDS, value, path)
+
+
+def _unsolicited_list(value: object, path: str) -> tuple[UnsolicitedReport, ...]:
+    reports = _listed(value, path, _unsolicited)
+    seen: dict[str, int] = {}
+    for i, report in enumerate(reports):
+        first = seen.setdefault(report.client_order_id, i)
+        if first != i:
+            raise _fail(
+                _at(_at(path, i), "client_order_id"),
+                f"{report.client_order_id!r} is already used by {_at(path, first)}; "
+                "each unsolicited report is its own order",
+            )
+    return tuple(reports)
+
+
+def _drift(value: object, path: str) -> PositionDrift:
+    return _record(PositionDrift, _DRIFT_FIELDS, value, path)
+
+
+def _restart(value: object, path: str) -> GatewayRestart:
+    return _record(GatewayRestart, _RESTART_FIELDS, value, path)
 
 
 def _script(value: object, path: str, default_actions: tuple[Action, ...]) -> OrderScript:
@@ -277,17 +438,35 @@ def _script(value: object, path: str, default_actions: tuple[Action, ...]) -> Or
     fail_submit = None
     if "fail_submit" in data:
         fail_submit = _text(data["fail_submit"], _at(path, "fail_submit"))
+    on_replace = ReplaceBehaviour.ACCEPT
+    if "on_replace" in data:
+        on_replace = _behaviour(ReplaceBehaviour, data["on_replace"], _at(path, "on_replace"))
+    replace_delay = _step(data.get("replace_delay", 0), _at(path, "replace_delay"))
+    if replace_delay and on_replace is not ReplaceBehaviour.ACCEPT:
+        raise _fail(_at(path, "replace_delay"), "only applies with on_replace: accept")
     return OrderScript(
-        actions=actions, on_cancel=on_cancel, cancel_delay=delay, fail_submit=fail_submit
+        actions=actions,
+        on_cancel=on_cancel,
+        cancel_delay=delay,
+        fail_submit=fail_submit,
+        on_replace=on_replace,
+        replace_delay=replace_delay,
     )
 
 
-def _cancel_behaviour(value: object, path: str) -> CancelBehaviour:
-    for behaviour in CancelBehaviour:
+_E = TypeVar("_E", CancelBehaviour, ReplaceBehaviour)
+
+
+def _behaviour(kind: type[_E], value: object, path: str) -> _E:
+    for behaviour in kind:
         if value == behaviour.value:
             return behaviour
-    choices = ", ".join(b.value for b in CancelBehaviour)
+    choices = ", ".join(b.value for b in kind)
     raise _fail(path, f"must be one of {choices}, got {value!r}")
+
+
+def _cancel_behaviour(value: object, path: str) -> CancelBehaviour:
+    return _behaviour(CancelBehaviour, value, path)
 
 
 def _actions(value: object, path: str) -> tuple[Action, ...]:
@@ -340,6 +519,23 @@ _OUTAGE_FIELDS: dict[str, Callable[[object, str], object]] = {
     "steps": _count,
     "detail": _text,
 }
+_UNSOLICITED_FIELDS: dict[str, Callable[[object, str], object]] = {
+    "step": _step,
+    "client_order_id": _text,
+    "symbol": _text,
+    "side": _side,
+    "qty": _decimal,
+    "price": _decimal,
+}
+_DRIFT_FIELDS: dict[str, Callable[[object, str], object]] = {
+    "from_step": _step,
+    "symbol": _text,
+    "qty": _signed_decimal,
+}
+_RESTART_FIELDS: dict[str, Callable[[object, str], object]] = {
+    "at_step": _step,
+    "replay_last": _replay_count,
+}
 # action name -> (class, {field: parser}); an action with one field also takes its value alone
 _ACTIONS: dict[str, tuple[type[Action], dict[str, Callable[[object, str], object]]]] = {
     "ack": (Ack, {}),
@@ -349,4 +545,5 @@ _ACTIONS: dict[str, tuple[type[Action], dict[str, Callable[[object, str], object
     "duplicate": (Duplicate, {}),
     "expire": (Expire, {}),
     "cancel_unsolicited": (CancelUnsolicited, {"reason": _text}),
+    "silent_fill": (SilentFill, {"qty": _decimal, "price": _decimal}),
 }

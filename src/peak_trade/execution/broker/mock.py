@@ -10,32 +10,59 @@ same reports, exec ids included. Time is the caller's logical step.
   after `step`; then at most one action per order per step, and `Wait(k)` takes k steps. With one
   poll per step (the orchestrator's loop) a step and a poll are the same thing: the default
   script [ack, fill] acks in the submit step and fills on the next one.
-- `cancel(request, step)` records the command; the next poll answers it, before that step's
-  script action for the order (the request arrived first). ACCEPT: CANCELED, or with
-  `cancel_delay` k: PENDING_CANCEL, then CANCELED k steps later while the script keeps playing
-  (its fills report status PENDING_CANCEL). REJECT: CANCEL_REJECTED. IGNORE: silence. A cancel
-  still pending when the order closes otherwise is rejected at once: "too late: order filled".
-- A poll answers cancels of unknown or closed orders first (in the order received), then plays
-  each order with work left in submission order. An order whose script is exhausted rests,
-  silent, until canceled.
+- `cancel(request, step)` and `replace(request, step)` record the command; the next poll answers
+  the order's requests in the order received, before that step's script action for the order (the
+  requests arrived first).
+  Cancel. ACCEPT: CANCELED, or with `cancel_delay` k: PENDING_CANCEL, then CANCELED k steps later
+  while the script keeps playing (its fills report status PENDING_CANCEL). REJECT:
+  CANCEL_REJECTED. IGNORE: silence. A cancel while one is pending is rejected ("cancel already
+  pending").
+  Replace (amend). A replace while a cancel or another replace is pending is rejected ("cancel
+  pending", "replace already pending"); otherwise the script decides. REJECT: REPLACE_REJECTED
+  ("replace rejected by script"). IGNORE: silence. ACCEPT: the request is checked (it must change
+  something, a new qty must be positive, a new limit price positive and only for a limit order;
+  else REPLACE_REJECTED naming the problem), then REPLACED, or with `replace_delay` k:
+  PENDING_REPLACE, then REPLACED k steps later while the script keeps playing. Fills that race a
+  pending replace count against the old quantity and report status PENDING_REPLACE (a pending
+  cancel still outranks it). At REPLACED the order takes the new qty and limit price (fills
+  without a price then use the new limit price) and the report carries them: order_qty is the new
+  qty, leaves = new qty - cum, limit_price is set. A new qty at or below the filled quantity sets
+  order_qty = cum_qty: the REPLACED report has status FILLED, leaves 0, and the order closes.
+  A cancel or replace still pending when the order closes otherwise is rejected at once, cancel
+  first: "too late: order filled" (or canceled, expired, ...). A pending cancel and a pending
+  replace due in the same step: the cancel completes first, the replace is then too late.
+- A poll first plays a scripted gateway restart that is due (re-sending recent reports), then
+  answers cancels and replaces of unknown or closed orders (in the order received), then plays
+  each order with work left in submission order, then sends the unsolicited reports that are due.
+- An order whose script is exhausted rests, silent, until canceled or amended.
 - Reports follow model.py: cum/leaves/last qty, last_px, avg_px (volume-weighted, computed in a
-  fixed decimal context), status with FIX precedence (a cancel pending outranks filled). Exec ids
-  count per order: "o-1:1", "o-1:2", ...; after `restart()` they repeat, as a real replay would.
+  fixed decimal context), status with FIX precedence (pending cancel, then pending replace,
+  outrank filled). Exec ids count per order: "o-1:1", "o-1:2", ...; after `restart()` they
+  repeat, as a real replay would.
 - Faults a script asks for are reported, never hidden: a fill above leaves is an honest overfill
   (cum > order_qty, leaves = order_qty - cum, status FILLED); `Reject` after a fill keeps cum.
+  The exceptions are the faults whose point is hiding: `SilentFill` (the report is lost; its exec
+  id is skipped) and `position_drift` (snapshot positions only).
 - Entry rejects, played as the order's only action: order qty not positive, or a fill that has
   no price to use (a market order without an explicit fill price and without a reference price:
   "no reference price for SYMBOL").
+- Scripted faults beyond one order (see fill_script's docstring): `unsolicited_reports` (a trade
+  report for an order nobody sent; exec ids "ghost:unsolicited:N"; the broker's positions move and
+  it remembers the order as filled), `position_drift` (snapshot positions offset from a step on)
+  and `restarts` (a gateway restart keeps orders, positions and exec-id counters, and re-sends
+  the last N reports with their exec ids and poss_resend; resends are not themselves remembered).
+  Unlike these, `restart()` simulates a restart of the whole broker process that loses its state.
 - Memory does not grow with the number of orders: a closed order leaves the working structures;
-  the last `closed_memory` closed orders are kept to answer a late cancel ("order already
-  filled"); older ones are "unknown order". Positions (per symbol ever traded, flat included)
-  and, unless `record_commands=False`, the command log are kept.
+  the last `closed_memory` closed orders are kept to answer a late cancel or replace ("order
+  already filled"); older ones are "unknown order". For restart replays only the last
+  max(replay_last) reports are kept. Positions (per symbol ever traded, flat included) and, unless
+  `record_commands=False`, the command log are kept.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass, replace
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from operator import attrgetter
 
@@ -50,6 +77,9 @@ from peak_trade.execution.broker.fill_script import (
     MockBrokerSpec,
     OrderScript,
     Reject,
+    ReplaceBehaviour,
+    SilentFill,
+    UnsolicitedReport,
     Wait,
 )
 from peak_trade.execution.broker.model import (
@@ -61,6 +91,7 @@ from peak_trade.execution.broker.model import (
     NewOrder,
     OrderStatus,
     OrderType,
+    ReplaceOrder,
     Side,
 )
 from peak_trade.execution.broker.protocol import (
@@ -74,12 +105,16 @@ from peak_trade.execution.broker.protocol import (
 _DECIMAL = Context(prec=28, rounding=ROUND_HALF_EVEN)  # fixed, whatever the caller's context
 _HEALTHY = BrokerHealth(ok=True)
 _NO_LEAVES = frozenset({OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
+_EMPTY_SCRIPT = OrderScript(actions=())
 _by_seq = attrgetter("seq")
+
+_Request = CancelOrder | ReplaceOrder
 
 
 @dataclass(slots=True, eq=False)
 class _Order:
-    """The mock's working state for one order."""
+    """The mock's working state for one order. `order` holds the current qty and limit price
+    (a REPLACED swaps it for the amended order)."""
 
     order: NewOrder
     script: OrderScript
@@ -93,8 +128,10 @@ class _Order:
     avg_px: Decimal | None = None
     exec_count: int = 0
     last_report: ExecutionReport | None = None
-    cancel_requests: int = 0  # received, not yet answered
+    requests: list[_Request] = field(default_factory=list)  # received, not yet answered
     cancel_due: int | None = None  # a cancel is pending; CANCELED at this step
+    replace_pending: ReplaceOrder | None = None  # an accepted amend waiting for replace_due
+    replace_due: int = 0
     closed: OrderStatus | None = None
 
     @property
@@ -103,6 +140,8 @@ class _Order:
             return self.closed
         if self.cancel_due is not None:
             return OrderStatus.PENDING_CANCEL
+        if self.replace_pending is not None:
+            return OrderStatus.PENDING_REPLACE
         if self.cum >= self.order.qty:
             return OrderStatus.FILLED
         if self.cum > ZERO:
@@ -113,8 +152,9 @@ class _Order:
     def has_work(self) -> bool:
         return self.closed is None and (
             self.cursor < len(self.script.actions)
-            or self.cancel_requests > 0
+            or bool(self.requests)
             or self.cancel_due is not None
+            or self.replace_pending is not None
         )
 
 
@@ -132,6 +172,10 @@ class MockBroker:
         self.commands: list[tuple[int, BrokerCommand]] = []  # (step, command) as received
         self._record_commands = record_commands
         self._closed_memory = closed_memory
+        # Scripted faults beyond one order, in the order they fall due (stable for equal steps).
+        self._unsolicited_plan = sorted(self.spec.unsolicited_reports, key=attrgetter("step"))
+        self._restart_plan = sorted(self.spec.restarts, key=attrgetter("at_step"))
+        self._history_size = max((r.replay_last for r in self._restart_plan), default=0)
         self._forget_everything()
 
     def _forget_everything(self) -> None:
@@ -140,14 +184,21 @@ class MockBroker:
         self._working: dict[str, _Order] = {}  # open orders, in submission order
         self._active: dict[str, _Order] = {}  # the open orders with work left
         self._closed: OrderedDict[str, _Order] = OrderedDict()  # the latest closed orders
-        self._replies: list[tuple[str, _Order | None]] = []  # cancels of unknown/closed orders
+        self._replies: list[tuple[_Request, _Order | None]] = []  # requests for unknown/closed
         self._unknown_replies = 0
         self._positions: dict[str, Decimal] = {}
+        self._next_unsolicited = 0  # index into _unsolicited_plan
+        self._unsolicited_sent = 0
+        self._next_restart = 0  # index into _restart_plan
+        # The last reports sent (not resends), for restart replays; bounded by the spec.
+        self._history: deque[ExecutionReport] = deque(maxlen=self._history_size)
+        self._lost: list[ExecutionReport] = []  # this poll's silent-fill reports
 
     def restart(self) -> None:
         """Simulate a restart of the broker process: orders, positions and exec-id history are
         gone, so replaying the same commands repeats the same exec ids. The spec and the command
-        log stay."""
+        log stay, and the spec's scripted faults play again from the start. (A scripted gateway
+        restart, `restarts` in the spec, is the opposite: it keeps everything.)"""
         self._forget_everything()
 
     @property
@@ -172,7 +223,7 @@ class MockBroker:
         if order.qty <= ZERO:
             entry_reject = f"order qty must be positive, got {order.qty}"
         elif default_px is None and any(
-            isinstance(a, Fill) and a.price is None for a in script.actions
+            isinstance(a, Fill | SilentFill) and a.price is None for a in script.actions
         ):
             entry_reject = f"no reference price for {order.symbol}"
         if entry_reject is not None:
@@ -184,14 +235,21 @@ class MockBroker:
             self._active[cid] = o
 
     def cancel(self, request: CancelOrder, step: int) -> None:
+        self._request(request, step)
+
+    def replace(self, request: ReplaceOrder, step: int) -> None:
+        """Amend a working order (see the module docstring for the answers)."""
+        self._request(request, step)
+
+    def _request(self, request: _Request, step: int) -> None:
         if self._record_commands:
             self.commands.append((step, request))
         cid = request.client_order_id
         o = self._working.get(cid)
         if o is None:
-            self._replies.append((cid, self._closed.get(cid)))
+            self._replies.append((request, self._closed.get(cid)))
         else:
-            o.cancel_requests += 1
+            o.requests.append(request)
             self._active[cid] = o
 
     # ----------------------------------------------------------------------------- reports
@@ -201,22 +259,45 @@ class MockBroker:
             raise ValueError(f"poll step {step} is before the last polled step {self._last_poll}")
         self._last_poll = step
         out: list[ExecutionReport] = []
+        restarts = self._restart_plan
+        while self._next_restart < len(restarts) and restarts[self._next_restart].at_step <= step:
+            last = restarts[self._next_restart].replay_last
+            self._next_restart += 1
+            replay = list(self._history)[-last:]  # the history holds at most max(replay_last)
+            out.extend(replace(r, poss_resend=True) for r in replay)
         if self._replies:
-            for cid, closed in self._replies:
-                out.append(self._answer_closed(closed) if closed else self._answer_unknown(cid))
+            for request, closed in self._replies:
+                out.append(
+                    self._answer_closed(closed, request)
+                    if closed
+                    else self._answer_unknown(request)
+                )
             self._replies.clear()
         if self._active:
             for o in sorted(self._active.values(), key=_by_seq):
                 self._play(o, step, out)
                 if not o.has_work:
                     del self._active[o.order.client_order_id]
+        plan = self._unsolicited_plan
+        while self._next_unsolicited < len(plan) and plan[self._next_unsolicited].step <= step:
+            out.append(self._unsolicited(plan[self._next_unsolicited], step))
+            self._next_unsolicited += 1
+        if self._history_size:
+            self._history.extend(r for r in out if not r.poss_resend)
+        if self._lost:
+            lost = self._lost
+            out = [r for r in out if not any(r is gone for gone in lost)]
+            lost.clear()
         return out
 
     def _play(self, o: _Order, step: int, out: list[ExecutionReport]) -> None:
-        while o.cancel_requests:
-            o.cancel_requests -= 1
+        requests = o.requests
+        while requests:
+            request = requests.pop(0)
             if o.closed is not None:
-                out.append(self._answer_closed(o))
+                out.append(self._answer_closed(o, request))
+            elif isinstance(request, ReplaceOrder):
+                self._answer_replace(o, request, step, out)
             elif o.cancel_due is not None:
                 out.append(self._report(o, ExecType.CANCEL_REJECTED, "cancel already pending"))
             else:
@@ -224,6 +305,8 @@ class MockBroker:
         if o.closed is None and o.cancel_due is not None and step >= o.cancel_due:
             o.cancel_due = None
             self._close(o, OrderStatus.CANCELED, out, ExecType.CANCELED)
+        if o.closed is None and o.replace_pending is not None and step >= o.replace_due:
+            self._complete_replace(o, o.replace_pending, out)
         actions = o.script.actions
         if o.closed is None and o.cursor < len(actions) and step >= o.due:
             action = actions[o.cursor]
@@ -242,8 +325,47 @@ class MockBroker:
         elif behaviour is CancelBehaviour.REJECT:
             out.append(self._report(o, ExecType.CANCEL_REJECTED, "cancel rejected by script"))
 
+    def _answer_replace(
+        self, o: _Order, request: ReplaceOrder, step: int, out: list[ExecutionReport]
+    ) -> None:
+        problem = None
+        if o.cancel_due is not None:
+            problem = "cancel pending"
+        elif o.replace_pending is not None:
+            problem = "replace already pending"
+        elif o.script.on_replace is ReplaceBehaviour.IGNORE:
+            return
+        elif o.script.on_replace is ReplaceBehaviour.REJECT:
+            problem = "replace rejected by script"
+        else:
+            problem = _replace_problem(o.order, request)
+        if problem is not None:
+            out.append(self._report(o, ExecType.REPLACE_REJECTED, problem))
+        elif o.script.replace_delay:
+            o.replace_pending = request
+            o.replace_due = step + o.script.replace_delay
+            out.append(self._report(o, ExecType.PENDING_REPLACE))
+        else:
+            self._complete_replace(o, request, out)
+
+    def _complete_replace(
+        self, o: _Order, request: ReplaceOrder, out: list[ExecutionReport]
+    ) -> None:
+        """REPLACED: the order takes the new qty (never below cum) and limit price."""
+        o.replace_pending = None
+        order = o.order
+        qty = order.qty if request.new_qty is None else max(request.new_qty, o.cum)
+        limit = order.limit_price if request.new_limit_price is None else request.new_limit_price
+        o.order = replace(order, qty=qty, limit_price=limit)
+        if order.order_type is OrderType.LIMIT and limit is not None:
+            o.default_px = limit
+        if o.cum >= qty:  # amended to at or below the filled quantity: done at cum
+            self._close(o, OrderStatus.FILLED, out, ExecType.REPLACED)
+        else:
+            out.append(self._report(o, ExecType.REPLACED))
+
     def _run(self, o: _Order, action: Action, step: int, out: list[ExecutionReport]) -> None:
-        if isinstance(action, Fill):
+        if isinstance(action, Fill | SilentFill):
             self._fill(o, action, out)
         elif isinstance(action, Ack):
             o.acked = True
@@ -260,7 +382,7 @@ class MockBroker:
         elif isinstance(action, CancelUnsolicited):
             self._close(o, OrderStatus.CANCELED, out, ExecType.CANCELED, action.reason)
 
-    def _fill(self, o: _Order, action: Fill, out: list[ExecutionReport]) -> None:
+    def _fill(self, o: _Order, action: Fill | SilentFill, out: list[ExecutionReport]) -> None:
         order = o.order
         qty = action.qty
         if qty is None:
@@ -270,13 +392,17 @@ class MockBroker:
         o.cum = _DECIMAL.add(o.cum, qty)
         o.notional = _DECIMAL.add(o.notional, _DECIMAL.multiply(qty, px))
         o.avg_px = _DECIMAL.divide(o.notional, o.cum)
-        signed = qty if order.side is Side.BUY else -qty
-        self._positions[order.symbol] = _DECIMAL.add(
-            self._positions.get(order.symbol, ZERO), signed
-        )
-        out.append(self._report(o, ExecType.TRADE, last_qty=qty, last_px=px))
+        self._move_position(order.symbol, order.side, qty)
+        report = self._report(o, ExecType.TRADE, last_qty=qty, last_px=px)
+        out.append(report)
+        if isinstance(action, SilentFill):
+            self._lost.append(report)  # sent as far as the broker knows; poll() drops it
         if o.cum >= order.qty:
             self._close(o, OrderStatus.FILLED, out)  # the trade report already said FILLED
+
+    def _move_position(self, symbol: str, side: Side, qty: Decimal) -> None:
+        signed = qty if side is Side.BUY else -qty
+        self._positions[symbol] = _DECIMAL.add(self._positions.get(symbol, ZERO), signed)
 
     def _close(
         self,
@@ -287,15 +413,23 @@ class MockBroker:
         reason: str | None = None,
     ) -> None:
         cancel_was_pending = o.cancel_due is not None
+        replace_was_pending = o.replace_pending is not None
         o.cancel_due = None
+        o.replace_pending = None
         o.closed = status
         if exec_type is not None:
             out.append(self._report(o, exec_type, reason))
+        too_late = f"too late: order {status.value}"
         if cancel_was_pending:
-            out.append(self._report(o, ExecType.CANCEL_REJECTED, f"too late: order {status.value}"))
+            out.append(self._report(o, ExecType.CANCEL_REJECTED, too_late))
+        if replace_was_pending:
+            out.append(self._report(o, ExecType.REPLACE_REJECTED, too_late))
         cid = o.order.client_order_id
         del self._working[cid]
-        self._closed[cid] = o
+        self._remember_closed(o)
+
+    def _remember_closed(self, o: _Order) -> None:
+        self._closed[o.order.client_order_id] = o
         if len(self._closed) > self._closed_memory:
             self._closed.popitem(last=False)
 
@@ -325,23 +459,25 @@ class MockBroker:
             last_px=last_px,
             avg_px=o.avg_px,
             reason=reason,
+            limit_price=order.limit_price if exec_type is ExecType.REPLACED else None,
         )
         o.last_report = report
         return report
 
-    def _answer_closed(self, o: _Order) -> ExecutionReport:
+    def _answer_closed(self, o: _Order, request: _Request) -> ExecutionReport:
         assert o.closed is not None
-        return self._report(o, ExecType.CANCEL_REJECTED, f"order already {o.closed.value}")
+        return self._report(o, _reject_type(request), f"order already {o.closed.value}")
 
-    def _answer_unknown(self, client_order_id: str) -> ExecutionReport:
-        """A cancel reject for an order the broker does not know. There is no order to describe:
-        status REJECTED, symbol "", side BUY and zero quantities. Its exec ids have their own
-        series ("o-9:unknown:1") so that they cannot collide with a later order o-9."""
+    def _answer_unknown(self, request: _Request) -> ExecutionReport:
+        """A cancel or replace reject for an order the broker does not know. There is no order
+        to describe: status REJECTED, symbol "", side BUY and zero quantities. Its exec ids have
+        their own series ("o-9:unknown:1") so that they cannot collide with a later order o-9."""
         self._unknown_replies += 1
+        client_order_id = request.client_order_id
         return ExecutionReport(
             exec_id=f"{client_order_id}:unknown:{self._unknown_replies}",
             client_order_id=client_order_id,
-            exec_type=ExecType.CANCEL_REJECTED,
+            exec_type=_reject_type(request),
             status=OrderStatus.REJECTED,
             symbol="",
             side=Side.BUY,
@@ -349,6 +485,44 @@ class MockBroker:
             cum_qty=ZERO,
             leaves_qty=ZERO,
             reason="unknown order",
+        )
+
+    def _unsolicited(self, planned: UnsolicitedReport, step: int) -> ExecutionReport:
+        """A trade report for an order nobody sent: a fully filled order. The broker's positions
+        move, and unless the id is already taken it remembers the order as filled."""
+        self._unsolicited_sent += 1
+        cid, qty, px = planned.client_order_id, planned.qty, planned.price
+        self._move_position(planned.symbol, planned.side, qty)
+        order = NewOrder(client_order_id=cid, symbol=planned.symbol, side=planned.side, qty=qty)
+        if cid not in self._working and cid not in self._closed:
+            self._seq += 1
+            notional = _DECIMAL.multiply(qty, px)
+            ghost = _Order(
+                order=order,
+                script=_EMPTY_SCRIPT,
+                seq=self._seq,
+                due=step,
+                default_px=px,
+                acked=True,
+                cum=qty,
+                notional=notional,
+                avg_px=_DECIMAL.divide(notional, qty),
+                closed=OrderStatus.FILLED,
+            )
+            self._remember_closed(ghost)
+        return ExecutionReport(
+            exec_id=f"{cid}:unsolicited:{self._unsolicited_sent}",
+            client_order_id=cid,
+            exec_type=ExecType.TRADE,
+            status=OrderStatus.FILLED,
+            symbol=planned.symbol,
+            side=planned.side,
+            order_qty=qty,
+            cum_qty=qty,
+            leaves_qty=ZERO,
+            last_qty=qty,
+            last_px=px,
+            avg_px=px,
         )
 
     # ----------------------------------------------------------------------------- views
@@ -360,6 +534,8 @@ class MockBroker:
         return _HEALTHY
 
     def snapshot(self, step: int) -> BrokerSnapshot:
+        """Open orders as the broker holds them now (current qty, cum, leaves and status, a
+        pending replace included) and its positions, with any `position_drift` due at `step`."""
         views = tuple(
             BrokerOrderView(
                 client_order_id=o.order.client_order_id,
@@ -372,4 +548,28 @@ class MockBroker:
             )
             for o in self._working.values()
         )
-        return BrokerSnapshot(step=step, open_orders=views, positions=dict(self._positions))
+        positions = dict(self._positions)
+        for drift in self.spec.position_drift:
+            if drift.from_step <= step:
+                positions[drift.symbol] = _DECIMAL.add(positions.get(drift.symbol, ZERO), drift.qty)
+        return BrokerSnapshot(step=step, open_orders=views, positions=positions)
+
+
+def _reject_type(request: _Request) -> ExecType:
+    if isinstance(request, ReplaceOrder):
+        return ExecType.REPLACE_REJECTED
+    return ExecType.CANCEL_REJECTED
+
+
+def _replace_problem(order: NewOrder, request: ReplaceOrder) -> str | None:
+    """Why the broker refuses an amend it would otherwise accept; None when it is well-formed."""
+    qty, price = request.new_qty, request.new_limit_price
+    if qty is None and price is None:
+        return "replace changes nothing"
+    if qty is not None and qty <= ZERO:
+        return f"new qty must be positive, got {qty}"
+    if price is not None and order.order_type is not OrderType.LIMIT:
+        return "a market order has no limit price to amend"
+    if price is not None and price <= ZERO:
+        return f"new limit price must be positive, got {price}"
+    return None

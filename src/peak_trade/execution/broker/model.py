@@ -4,7 +4,8 @@ Vocabulary follows FIX 4.4 execution reports: OrderQty, CumQty, LeavesQty, LastQ
 ExecType and OrdStatus. Every quantity and price is a `Decimal`; nothing here touches a float.
 
 The invariants that must hold for every report (checked by `report_violations`):
-- while the order works, `leaves_qty == order_qty - cum_qty`;
+- while the order works, `leaves_qty == order_qty - cum_qty` (the order_qty of the same report:
+  after a REPLACED that is the amended quantity);
 - in a closed status (filled, canceled, rejected, expired) `leaves_qty == 0`;
 - `cum_qty` never decreases and never exceeds `order_qty`;
 - a rejected order has `cum_qty == 0`; a trade report raises `cum_qty` by exactly `last_qty`.
@@ -105,12 +106,41 @@ class CancelOrder:
         return {"client_order_id": self.client_order_id}
 
 
-BrokerCommand = NewOrder | CancelOrder
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceOrder:
+    """A command to the broker: amend a working order (FIX OrderCancelReplaceRequest).
+
+    `new_qty` is the new total order quantity (OrderQty), not the new leaves: the broker keeps the
+    filled quantity, so leaves become `new_qty - cum_qty`; a `new_qty` at or below the filled
+    quantity leaves the order FILLED at its filled quantity. `new_limit_price` amends the price of
+    a limit order. None keeps the current value; a request that changes neither is rejected.
+    """
+
+    client_order_id: str
+    new_qty: Decimal | None = None
+    new_limit_price: Decimal | None = None
+
+    def to_payload(self) -> dict[str, object]:
+        payload: dict[str, object] = {"client_order_id": self.client_order_id}
+        if self.new_qty is not None:
+            payload["new_qty"] = str(self.new_qty)
+        if self.new_limit_price is not None:
+            payload["new_limit_price"] = str(self.new_limit_price)
+        return payload
+
+
+BrokerCommand = NewOrder | CancelOrder | ReplaceOrder
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExecutionReport:
-    """One FIX-style execution report from the broker about one order."""
+    """One FIX-style execution report from the broker about one order.
+
+    `order_qty` is the order's quantity as the broker holds it when it sends the report: the old
+    quantity up to and including PENDING_REPLACE (and on fills that race a pending replace), the
+    amended one from REPLACED on. `limit_price` (FIX Price) is set on REPLACED reports only: the
+    order's limit price after the replace (None for a market order, and on every other report).
+    """
 
     exec_id: str
     client_order_id: str
@@ -126,6 +156,7 @@ class ExecutionReport:
     avg_px: Decimal | None = None
     reason: str | None = None
     poss_resend: bool = False
+    limit_price: Decimal | None = None
 
     def to_payload(self) -> dict[str, object]:
         payload: dict[str, object] = {
@@ -148,6 +179,8 @@ class ExecutionReport:
             payload["reason"] = self.reason
         if self.poss_resend:
             payload["poss_resend"] = True
+        if self.limit_price is not None:
+            payload["limit_price"] = str(self.limit_price)
         return payload
 
 

@@ -17,6 +17,7 @@ from peak_trade.execution.broker.model import (
     ExecutionReport,
     NewOrder,
     OrderStatus,
+    ReplaceOrder,
     Side,
 )
 
@@ -47,7 +48,9 @@ class BrokerOrderView:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BrokerSnapshot:
-    """Open orders and net positions as the broker sees them at one step."""
+    """Open orders and net positions as the broker sees them at one step. The positions are the
+    broker's own book: a mock scripted with `position_drift` or `silent_fill` makes them disagree
+    with the positions the reports add up to."""
 
     step: int
     open_orders: tuple[BrokerOrderView, ...] = ()
@@ -69,6 +72,11 @@ class BrokerAdapter(Protocol):
     def submit(self, order: NewOrder, step: int) -> None: ...
 
     def cancel(self, request: CancelOrder, step: int) -> None: ...
+
+    def replace(self, request: ReplaceOrder, step: int) -> None:
+        """Amend a working order; the answer (PENDING_REPLACE, REPLACED or REPLACE_REJECTED)
+        arrives from `poll`, like a cancel's."""
+        ...
 
     def poll(self, step: int) -> Sequence[ExecutionReport]: ...
 
