@@ -20,7 +20,12 @@ from peak_trade.execution.broker.fill_script import (
 )
 from peak_trade.execution.broker.model import NewOrder, OrderType, Side
 from peak_trade.execution.live.config import SessionConfig
-from peak_trade.execution.live.intents import CancelIntent, OrderIntent, SubmitIntent
+from peak_trade.execution.live.intents import (
+    CancelIntent,
+    OrderIntent,
+    ReplaceIntent,
+    SubmitIntent,
+)
 from peak_trade.harness.errors import Problem, ScenarioValidationError
 from peak_trade.harness.loader import LoadedDocument, json_pointer, load_scenario_file
 from peak_trade.harness.validate import load_schema, validate_document
@@ -143,6 +148,17 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
         cancels = entry.get("cancel")
         for cid in [cancels] if isinstance(cancels, str) else list(cancels or ()):
             intents.append(CancelIntent(client_order_id=cid))
+        amends = entry.get("replace")
+        for amend in [amends] if isinstance(amends, Mapping) else list(amends or ()):
+            intents.append(
+                ReplaceIntent(
+                    client_order_id=amend["id"],
+                    new_qty=None if "qty" not in amend else _decimal(amend["qty"]),
+                    new_limit_price=None
+                    if "limit_price" not in amend
+                    else _decimal(amend["limit_price"]),
+                )
+            )
         stop = entry.get("stop")
         if isinstance(stop, str):
             stop_spec: StopSpec | None = StopSpec(reason=stop)

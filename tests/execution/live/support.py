@@ -53,6 +53,10 @@ class ScriptedBroker:
         self._maybe_raise("cancel")
         self.commands.append((step, request))
 
+    def replace(self, request, step):
+        self._maybe_raise("replace")
+        self.commands.append((step, request))
+
     def poll(self, step) -> Sequence[ExecutionReport]:
         self._maybe_raise("poll")
         return self.reports.get(step, [])

@@ -79,6 +79,9 @@ def new_order_state(order: NewOrder, step: int, number: int = 0) -> OrderState:
     )
 
 
+_REJECTS_OF_A_REQUEST = frozenset({ExecType.CANCEL_REJECTED, ExecType.REPLACE_REJECTED})
+
+
 class Outcome(Enum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"  # exec id already applied: applied once, audited as duplicate
@@ -103,34 +106,43 @@ def apply_report(order: OrderState | None, report: ExecutionReport) -> ReportRes
     if report.exec_id in order.exec_ids:
         return ReportResult(outcome=Outcome.DUPLICATE, order=order)
     violations = report_violations(report, previous_cum=order.cum_qty)
-    identity = (report.symbol, report.side, report.order_qty)
-    if report.exec_type is not ExecType.CANCEL_REJECTED and identity != (
-        order.symbol,
-        order.side,
-        order.order_qty,
-    ):
-        violations.append(
-            f"report describes {report.side.value} {report.order_qty} {report.symbol}, "
-            f"the session sent {order.side.value} {order.order_qty} {order.symbol}"
-        )
-    is_trade = report.exec_type is ExecType.TRADE
-    if is_trade and order.status.is_closed:
-        violations.append(f"trade on an order already {order.status.value}")
-    if report.exec_type is ExecType.CANCEL_REJECTED:
-        # A cancel reject carries the order's current status and changes nothing else.
+    exec_type = report.exec_type
+    if exec_type in _REJECTS_OF_A_REQUEST:
+        # A cancel or replace reject carries the order's current status and changes nothing
+        # else (for an unknown order the broker answers with status REJECTED and no quantities).
         updated = replace(order, exec_ids=order.exec_ids | {report.exec_id})
         if report.status is not OrderStatus.REJECTED:
             updated = replace(updated, status=report.status)
         return ReportResult(outcome=Outcome.APPLIED, order=updated, violations=tuple(violations))
+    # A REPLACED report carries the amended quantity; every other report the quantity we sent.
+    expected_qty = report.order_qty if exec_type is ExecType.REPLACED else order.order_qty
+    if (report.symbol, report.side, report.order_qty) != (order.symbol, order.side, expected_qty):
+        violations.append(
+            f"report describes {report.side.value} {report.order_qty} {report.symbol}, "
+            f"the session sent {order.side.value} {order.order_qty} {order.symbol}"
+        )
+    is_trade = exec_type is ExecType.TRADE
+    if is_trade and order.status.is_closed:
+        violations.append(f"trade on an order already {order.status.value}")
     last_px = report.last_px or ZERO
+    notional = order.notional + report.last_qty * last_px if is_trade else order.notional
+    fills = order.fills + 1 if is_trade else order.fills
+    exec_ids = order.exec_ids | {report.exec_id}
+    if is_trade and report.poss_resend and report.cum_qty < order.cum_qty:
+        # A resent fill we never saw, overtaken by later reports: count the execution, but the
+        # order's cumulative quantity and status never move backwards.
+        updated = replace(order, notional=notional, fills=fills, exec_ids=exec_ids)
+        return ReportResult(outcome=Outcome.APPLIED, order=updated, violations=tuple(violations))
     updated = replace(
         order,
+        order_qty=expected_qty,
+        limit_price=report.limit_price or order.limit_price,
         status=report.status,
         cum_qty=report.cum_qty,
         leaves_qty=report.leaves_qty,
-        notional=order.notional + report.last_qty * last_px if is_trade else order.notional,
-        exec_ids=order.exec_ids | {report.exec_id},
-        fills=order.fills + 1 if is_trade else order.fills,
+        notional=notional,
+        exec_ids=exec_ids,
+        fills=fills,
     )
     return ReportResult(outcome=Outcome.APPLIED, order=updated, violations=tuple(violations))
 

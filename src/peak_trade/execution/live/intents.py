@@ -22,7 +22,16 @@ class CancelIntent:
     client_order_id: str
 
 
-OrderIntent = SubmitIntent | CancelIntent
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceIntent:
+    """Amend a working order (FIX cancel/replace): a new total quantity and/or limit price."""
+
+    client_order_id: str
+    new_qty: Decimal | None = None
+    new_limit_price: Decimal | None = None
+
+
+OrderIntent = SubmitIntent | CancelIntent | ReplaceIntent
 
 
 class IntentSource(Protocol):

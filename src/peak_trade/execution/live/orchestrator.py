@@ -18,7 +18,9 @@ from decimal import Decimal
 from peak_trade.execution.broker.model import (
     CancelOrder,
     ExecType,
+    NewOrder,
     OrderStatus,
+    ReplaceOrder,
 )
 from peak_trade.execution.broker.protocol import BrokerAdapter, BrokerHealth, BrokerKind
 from peak_trade.execution.live.audit import AuditSinkError, AuditTrail
@@ -43,10 +45,11 @@ from peak_trade.execution.live.intents import (
     CancelIntent,
     IntentSource,
     ReferencePriceSource,
+    ReplaceIntent,
     SubmitIntent,
 )
 from peak_trade.execution.live.pretrade import PreTradeGate
-from peak_trade.execution.live.rails import RailsConfig
+from peak_trade.execution.live.rails import RailRejection, RailsConfig
 from peak_trade.execution.live.reconcile_pass import needs_snapshot, reconciliation_pass
 from peak_trade.execution.live.reconciler import ReconcilerConfig, ReconcileState
 from peak_trade.execution.live.state import (
@@ -111,6 +114,7 @@ class LiveSessionOrchestrator:
         self._unhealthy_streak = 0
         self._drain_started = 0
         self._cancel_sent_steps: dict[str, int] = {}  # open orders with a cancel in flight
+        self._replace_sent: set[str] = set()  # open orders with an amend in flight
         self._summary: dict[str, object] | None = None
         self._audit_open_failures: tuple[tuple[str, str], ...] | None = None
         self._closed = False
@@ -416,6 +420,8 @@ class LiveSessionOrchestrator:
                 self._submit(intent, step)
             elif isinstance(intent, CancelIntent):
                 self._cancel_order(intent.client_order_id, "strategy cancel")
+            elif isinstance(intent, ReplaceIntent):
+                self._replace_order(intent, step)
 
     def _submit(self, intent: SubmitIntent, step: int) -> None:
         order = intent.order
@@ -430,16 +436,7 @@ class LiveSessionOrchestrator:
             return
         rejection = self._gate.check(order, step, self._book)
         if rejection is not None:
-            self._record(
-                "order_refused",
-                {
-                    **payload,
-                    "rule": rejection.rail,  # every refusal names its rule; here, the rail
-                    "limit": rejection.limit,
-                    "observed": rejection.observed,
-                    "detail": rejection.detail,
-                },
-            )
+            self._record("order_refused", {**payload, **_refusal_fields(rejection)})
             if self._gate.rejected(step):
                 rails = self._gate.kill_switch
                 self._engage_kill_switch(
@@ -484,6 +481,40 @@ class LiveSessionOrchestrator:
                 f"cancel {client_order_id} raised {type(exc).__name__}: {exc}"
             )
 
+    def _replace_order(self, intent: ReplaceIntent, step: int) -> None:
+        cid = intent.client_order_id
+        request = ReplaceOrder(
+            client_order_id=cid, new_qty=intent.new_qty, new_limit_price=intent.new_limit_price
+        )
+        payload = request.to_payload()
+        order = self._book.open_orders.get(cid)
+        busy = cid in self._cancel_sent_steps or cid in self._replace_sent
+        if order is None or busy:
+            detail = "a cancel or amend of this order is in flight" if busy else "no open order"
+            self._record("replace_refused", {**payload, "rule": "order_state", "detail": detail})
+            return
+        amended = NewOrder(
+            client_order_id=cid,
+            symbol=order.symbol,
+            side=order.side,
+            qty=intent.new_qty if intent.new_qty is not None else order.order_qty,
+            order_type=order.order_type,
+            limit_price=intent.new_limit_price or order.limit_price,
+        )
+        rejection = self._gate.check(amended, step, self._book, amending=True)
+        if rejection is not None:
+            self._record("replace_refused", {**payload, **_refusal_fields(rejection)})
+            return
+        self._guard_mock("replace", cid)
+        self._replace_sent.add(cid)
+        self._gate.accepted(step)  # an amend is a message: it counts towards the rate rails
+        self._record("replace_requested", payload)
+        try:
+            self._broker.replace(request, step)
+        except Exception as exc:
+            self._replace_sent.discard(cid)
+            self._call_failures.append(f"replace {cid} raised {type(exc).__name__}: {exc}")
+
     def _apply_reports(self, step: int) -> None:
         try:
             reports = self._broker.poll(step)
@@ -508,6 +539,10 @@ class LiveSessionOrchestrator:
                 or (result.order is not None and result.order.status.is_closed)
             ):
                 self._cancel_sent_steps.pop(report.client_order_id, None)
+            if report.exec_type in _ENDS_AN_AMEND or (
+                result.order is not None and result.order.status.is_closed
+            ):
+                self._replace_sent.discard(report.client_order_id)
 
     def _poll_health(self, step: int) -> BrokerHealth | None:
         try:
@@ -595,6 +630,19 @@ class LiveSessionOrchestrator:
     @property
     def is_terminal(self) -> bool:
         return self._state in TERMINAL_STATES
+
+
+_ENDS_AN_AMEND = frozenset({ExecType.REPLACED, ExecType.REPLACE_REJECTED})
+
+
+def _refusal_fields(rejection: RailRejection) -> dict[str, object]:
+    # Every refusal record names its rule; for a rail refusal the rule is the rail.
+    return {
+        "rule": rejection.rail,
+        "limit": rejection.limit,
+        "observed": rejection.observed,
+        "detail": rejection.detail,
+    }
 
 
 def _configured_bound(config: SessionConfig) -> int:

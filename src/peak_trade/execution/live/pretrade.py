@@ -27,6 +27,18 @@ from peak_trade.execution.live.rails import (
 )
 
 
+class _ExceptOne:
+    """The ids in use, less the one being amended (an amend is not a duplicate of itself)."""
+
+    __slots__ = ("_book", "_excluded")
+
+    def __init__(self, book: SessionBook, excluded: str) -> None:
+        self._book, self._excluded = book, excluded
+
+    def __contains__(self, client_order_id: object) -> bool:
+        return client_order_id != self._excluded and client_order_id in self._book
+
+
 class PreTradeGate:
     __slots__ = ("_accepted_steps", "_allowlist", "_config", "_references", "kill_switch")
 
@@ -37,14 +49,23 @@ class PreTradeGate:
         self._accepted_steps: tuple[int, ...] = ()
         self.kill_switch = KillSwitchState()
 
-    def check(self, order: NewOrder, step: int, book: SessionBook) -> RailRejection | None:
+    def check(
+        self, order: NewOrder, step: int, book: SessionBook, *, amending: bool = False
+    ) -> RailRejection | None:
+        """Rails for a new order, or (`amending`) for a working order as it would be amended:
+        then the order is judged as if it replaced itself, so its own id and its own old
+        quantity do not count against it."""
+        cid = order.client_order_id
+        open_orders = tuple(
+            o for o in book.open_orders.values() if not (amending and o.client_order_id == cid)
+        )
         context = RailContext(
             step=step,
             allowlist=self._allowlist,
             reference_prices=self._references,
             positions=book.positions,
-            open_orders=tuple(book.open_orders.values()),
-            known_client_order_ids=book,
+            open_orders=open_orders,
+            known_client_order_ids=_ExceptOne(book, cid) if amending else book,
             accepted_order_steps=self._accepted_steps,
             kill_switch_engaged=self.kill_switch.engaged,
         )
