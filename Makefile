@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-quick soak clean
+.PHONY: run test bench bench-quick soak clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,3 +22,18 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build
+
+# Regenerate the generated sections of docs/scenarios.md and docs/state-machine.md.
+docs: $(STAMP)
+	$(BIN)/python -m peak_trade.harness.schema_docs
+
+# Benchmarks (docs/benchmarks.md). Nothing is installed here: `.venv/bin/pip install -e '.[bench]'`
+# first for the NautilusTrader peer and the plot; without them B2 is skipped and says so.
+bench:
+	@test -x $(BIN)/python || { echo "no $(VENV): run 'make test' first"; exit 2; }
+	mkdir -p build/bench
+	$(BIN)/python -m benchmarks --save build/bench/results.json --plot build/bench/per-order.png
+
+bench-quick:
+	@test -x $(BIN)/python || { echo "no $(VENV): run 'make test' first"; exit 2; }
+	$(BIN)/python -m benchmarks --quick
