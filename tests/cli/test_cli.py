@@ -262,7 +262,7 @@ def test_run_with_a_changed_snapshot_names_the_first_differing_record(tree, caps
     edit(stored, '"check":"live_disabled"', '"check":"live_off"')
     code, out, _ = cli(capsys, "scenario", "run", HAPPY, "--snapshot-dir", str(stored.parent))
     assert code == 1
-    assert "first difference at audit record 2" in out
+    assert "first difference at audit record seq 3" in out
 
 
 def test_run_json_prints_one_object_per_scenario(tree, capsys):

@@ -61,7 +61,8 @@ def compare_with_stored(rendered: str, stored: str | None, *, name: str) -> Mism
     # The head differs whenever any record does; name the first record that differs instead.
     first = next((i for i in differing if i >= HEADER_LINES), differing[0])
     record_index = first - HEADER_LINES
-    where = f"audit record {record_index}" if record_index >= 0 else "the snapshot header"
+    # Records are named by their seq (1-based), as they appear in the audit file.
+    where = f"audit record seq {record_index + 1}" if record_index >= 0 else "the snapshot header"
     diff = list(difflib.unified_diff(want, got, "stored", "actual", lineterm="", n=1))
     if len(diff) > MAX_DIFF_LINES:
         diff = [*diff[:MAX_DIFF_LINES], f"... ({len(diff) - MAX_DIFF_LINES} more diff lines)"]

@@ -47,7 +47,7 @@ PAYLOADS = [
     {"nested": {"prev": GENESIS_HASH, "seq": 1}, "text": f',"prev":"{GENESIS_HASH}","seq":1,'},
     {"reason": "session closed", "open_orders": None, "count": 0},
 ]
-STATES = ["preflight", "trading", "trading", "trading", "closed"]
+STATES = ["INIT", "DRYRUN_ACTIVE", "DRYRUN_ACTIVE", "DRYRUN_ACTIVE", "STOPPED"]
 
 
 def run_trail(*sinks, redactor=None, payloads=PAYLOADS):
@@ -138,17 +138,17 @@ def test_the_documented_example_is_what_encode_record_writes():
     line1, hash1 = encode_record(
         seq=1,
         step=0,
-        type="session.started",
-        state="preflight",
-        payload={"scenario": "demo", "broker": "mock"},
+        type="session_opened",
+        state="INIT",
+        payload={"session_id": "demo", "broker_kind": "mock"},
         prev=GENESIS_HASH,
     )
     order = {"client_order_id": "c-1", "qty": Decimal("0.50"), "px": Decimal("43210.1")}
     line2, _ = encode_record(
         seq=2,
         step=1,
-        type="order.sent",
-        state="trading",
+        type="order_submitted",
+        state="DRYRUN_ACTIVE",
         payload=order | {"side": "buy", "note": 'café "q"'},
         prev=hash1,
     )
@@ -223,7 +223,7 @@ def test_redaction_happens_before_hashing_and_writing(tmp_path):
     assert records[0].payload == redacted
     body = (
         '{"payload":{"api_key":"[REDACTED]","qty":"1","url":"wss://mock?key=[REDACTED]"},'
-        f'"prev":"{GENESIS_HASH}","seq":1,"state":"preflight","step":0,"type":"event"}}'
+        f'"prev":"{GENESIS_HASH}","seq":1,"state":"INIT","step":0,"type":"event"}}'
     )
     assert records[0].hash == hashlib.sha256(body.encode()).hexdigest()
     assert data == f'{{"hash":"{records[0].hash}",{body[1:]}\n'.encode()

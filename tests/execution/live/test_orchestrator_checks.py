@@ -15,6 +15,7 @@ from peak_trade.execution.live.checks import (
     run_runtime_checks,
 )
 from peak_trade.execution.live.errors import (
+    IllegalOperation,
     LiveBrokerRefused,
     SessionNotRunning,
     StepBoundExceeded,
@@ -377,3 +378,42 @@ def test_position_is_decimal_signed_sum(make_session):
     submit(session.intents, 1, order())
     session.orchestrator.step()
     assert session.orchestrator.status().positions == {"AAPL": Decimal("100")}
+
+
+def test_run_n_steps_outside_a_running_session_is_refused_and_audited(make_session):
+    session = make_session()
+    session.orchestrator.preflight()
+    with pytest.raises(SessionNotRunning):
+        session.orchestrator.run_n_steps(1)
+    assert session.types()[-1] == "illegal_operation"
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda o: o.acknowledge("  ", "no name"),
+        lambda o: o.run_n_steps(-1),
+        lambda o: o.rearm_kill_switch("ops", "not engaged"),
+    ],
+    ids=["acknowledge-without-operator", "negative-steps", "rearm-not-engaged"],
+)
+def test_refused_operations_are_typed_and_audited(make_session, action):
+    session = started(make_session)
+    with pytest.raises(IllegalOperation):
+        action(session.orchestrator)
+    assert session.types()[-1] == "illegal_operation"
+    assert session.orchestrator.state is S.DRYRUN_ACTIVE
+
+
+def test_intents_planned_while_stopping_are_recorded_not_acted_on(make_session):
+    broker = ScriptedBroker()
+    broker.reports[1] = [report("o-1", 1, ExecType.NEW, OrderStatus.NEW)]
+    session = started(make_session, broker=broker)
+    submit(session.intents, 1, order("o-1"))
+    submit(session.intents, 2, order("o-2"))
+    session.orchestrator.step()
+    session.orchestrator.request_stop("end")
+    session.orchestrator.step()
+    ignored = session.of_type("intent_ignored")
+    assert [(r["payload"]["client_order_id"], r["state"]) for r in ignored] == [("o-2", "STOPPING")]
+    assert [c.client_order_id for _, c in broker.commands if hasattr(c, "qty")] == ["o-1"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NoReturn
 
 from peak_trade.execution.broker.model import (
     CancelOrder,
@@ -197,6 +198,8 @@ class LiveSessionOrchestrator:
             self._observe_prices(step)
         if state is S.DRYRUN_ACTIVE:
             self._act_on_intents(step)
+        else:
+            self._ignore_intents(step)
         self._apply_reports(step)
         health = self._poll_health(step)
         if state is S.ERROR_REQUIRES_OPERATOR:
@@ -241,7 +244,15 @@ class LiveSessionOrchestrator:
         """Run up to `n` steps (fewer if the session ends); refuses n above the step bound."""
         self._check_open()
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"run_n_steps needs a whole number of steps >= 0, got {n!r}")
+            self._refuse(
+                "run_n_steps", f"run_n_steps needs a whole number of steps >= 0, got {n!r}"
+            )
+        if self._state not in STEPPING_STATES:
+            detail = (
+                f"run_n_steps() is refused in state {self._state.value}: the session is not running"
+            )
+            self._record("illegal_operation", {"operation": "run_n_steps", "detail": detail})
+            raise SessionNotRunning(detail)
         bound = self._max_steps if self._max_steps else _configured_bound(self._config)
         if n > bound:
             detail = f"run_n_steps({n}) exceeds the step bound max_steps={bound}"
@@ -268,7 +279,7 @@ class LiveSessionOrchestrator:
     def acknowledge(self, operator: str, note: str) -> None:
         """An operator takes responsibility for an error; the session then stops."""
         if not isinstance(operator, str) or not operator.strip():
-            raise ValueError("acknowledge needs the operator's name")
+            self._refuse("acknowledge", "acknowledge needs the operator's name")
         self._begin_stop(Trigger.ACKNOWLEDGE, operator=operator, note=note)
 
     def engage_kill_switch(self, reason: str) -> None:
@@ -284,7 +295,7 @@ class LiveSessionOrchestrator:
             self._record("illegal_operation", {"operation": "rearm_kill_switch", "detail": detail})
             raise IllegalOperation(detail)
         if not isinstance(operator, str) or not operator.strip():
-            raise ValueError("rearm_kill_switch needs the operator's name")
+            self._refuse("rearm_kill_switch", "rearm_kill_switch needs the operator's name")
         self._gate.rearm(self._step)
         self._record("kill_switch_rearmed", {"operator": operator, "note": note})
 
@@ -366,6 +377,11 @@ class LiveSessionOrchestrator:
             if client_order_id not in self._cancel_sent_steps:
                 self._cancel_order(client_order_id, "kill switch")
 
+    def _refuse(self, operation: str, detail: str) -> NoReturn:
+        """Audit an operation the session will not carry out, then raise it to the caller."""
+        self._record("illegal_operation", {"operation": operation, "detail": detail})
+        raise IllegalOperation(detail)
+
     def _require_gate(self, operation: str) -> None:
         self._check_open()
         if not self._gate_ready:
@@ -422,6 +438,19 @@ class LiveSessionOrchestrator:
                 self._cancel_order(intent.client_order_id, "strategy cancel")
             elif isinstance(intent, ReplaceIntent):
                 self._replace_order(intent, step)
+
+    def _ignore_intents(self, step: int) -> None:
+        """Outside DRYRUN_ACTIVE no intent is acted on; each one is recorded, never dropped."""
+        for intent in self._intents.intents_for(step):  # bounded: a finite sequence per step
+            what = getattr(intent, "order", intent)
+            self._record(
+                "intent_ignored",
+                {
+                    "intent": type(intent).__name__,
+                    "client_order_id": what.client_order_id,
+                    "detail": f"no intent is acted on in state {self._state.value}",
+                },
+            )
 
     def _submit(self, intent: SubmitIntent, step: int) -> None:
         order = intent.order
