@@ -281,52 +281,62 @@ class StepFacts:
     broker_kind: object
 
 
+def _broker_healthy(facts: StepFacts, book: SessionBook) -> tuple[bool, str]:
+    if facts.health is None or facts.health.ok:
+        return True, ""
+    streak, allowed = facts.unhealthy_streak, facts.max_unhealthy_steps
+    return streak <= allowed, (
+        f"broker unhealthy for {streak} consecutive step(s), allowed {allowed}: "
+        f"{facts.health.detail}"
+    )
+
+
+def _orders_within_allowlist(facts: StepFacts, book: SessionBook) -> tuple[bool, str]:
+    outside = sorted(
+        f"{o.client_order_id} ({o.symbol})"
+        for o in book.open_orders.values()
+        if o.symbol not in facts.allowlist
+    )
+    return not outside, f"orders outside the allowlist: {', '.join(outside)}"
+
+
+def _position_matches_fills(facts: StepFacts, book: SessionBook) -> tuple[bool, str]:
+    breaks = book.position_breaks()
+    return not breaks, "; ".join(breaks)
+
+
+def _none_listed(items: tuple[str, ...]) -> tuple[bool, str]:
+    return not items, "; ".join(items)
+
+
+# (invariant, check) in reporting order. Module-level functions, not closures: this runs every
+# step of a session, so building nothing per call matters.
+RUNTIME_CHECKS: tuple[tuple[str, Callable[[StepFacts, SessionBook], tuple[bool, str]]], ...] = (
+    ("broker_healthy", _broker_healthy),
+    ("broker_calls_succeed", lambda f, b: _none_listed(f.call_failures)),
+    ("orders_within_allowlist", _orders_within_allowlist),
+    ("execution_reports_sound", lambda f, b: _none_listed(f.report_violations)),
+    ("position_matches_fills", _position_matches_fills),
+    (
+        "audit_sequence_increasing",
+        lambda f, b: (f.audit_sequence_problem is None, f.audit_sequence_problem or ""),
+    ),
+    ("audit_sink_healthy", lambda f, b: _none_listed(f.audit_failures)),
+    (
+        "broker_is_mock",
+        lambda f, b: (f.broker_kind is BrokerKind.MOCK, "the broker adapter is no longer the mock"),
+    ),
+)
+
+
 def run_runtime_checks(facts: StepFacts, book: SessionBook) -> list[Breach]:
     """The invariants broken after a step, each named with the values involved."""
-
-    def health() -> tuple[bool, str]:
-        if facts.health is None or facts.health.ok:
-            return True, ""
-        streak, allowed = facts.unhealthy_streak, facts.max_unhealthy_steps
-        return streak <= allowed, (
-            f"broker unhealthy for {streak} consecutive step(s), allowed {allowed}: "
-            f"{facts.health.detail}"
-        )
-
-    def allowlist() -> tuple[bool, str]:
-        outside = sorted(
-            f"{o.client_order_id} ({o.symbol})"
-            for o in book.open_orders.values()
-            if o.symbol not in facts.allowlist
-        )
-        return not outside, f"orders outside the allowlist: {', '.join(outside)}"
-
-    def positions() -> tuple[bool, str]:
-        breaks = book.position_breaks()
-        return not breaks, "; ".join(breaks)
-
-    def listed(items: tuple[str, ...]) -> Callable[[], tuple[bool, str]]:
-        return lambda: (not items, "; ".join(items))
-
-    def mock_only() -> tuple[bool, str]:
-        return facts.broker_kind is BrokerKind.MOCK, "the broker adapter is no longer the mock"
-
-    checks: dict[str, Callable[[], tuple[bool, str]]] = {
-        "broker_healthy": health,
-        "broker_calls_succeed": listed(facts.call_failures),
-        "orders_within_allowlist": allowlist,
-        "execution_reports_sound": listed(facts.report_violations),
-        "position_matches_fills": positions,
-        "audit_sequence_increasing": lambda: (
-            facts.audit_sequence_problem is None,
-            facts.audit_sequence_problem or "",
-        ),
-        "audit_sink_healthy": listed(facts.audit_failures),
-        "broker_is_mock": mock_only,
-    }
     breaches = []
-    for name, check in checks.items():
-        result = _guarded(name, check)
-        if not result.ok:
-            breaches.append(Breach(invariant=name, detail=result.detail))
+    for name, check in RUNTIME_CHECKS:
+        try:
+            ok, detail = check(facts, book)
+        except Exception as exc:  # a check that raises is a breach, never a pass
+            ok, detail = False, f"check raised {type(exc).__name__}: {exc}"
+        if not ok:
+            breaches.append(Breach(invariant=name, detail=detail))
     return breaches
