@@ -18,14 +18,9 @@ from referencing import Registry, Resource
 from peak_trade.execution.live.checks import PREFLIGHT_CHECKS, RUNTIME_INVARIANTS
 from peak_trade.execution.live.rails import RAIL_NAMES
 from peak_trade.execution.live.state import SessionState, Trigger
+from peak_trade.harness.key_reference import render_key_reference
 from peak_trade.harness.runner import ERROR_KINDS
-from peak_trade.harness.schema_docs import (
-    DocsError,
-    main,
-    render_key_reference,
-    replace_section,
-    sections,
-)
+from peak_trade.harness.schema_docs import DocsError, main, replace_section, sections
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas" / "scenario.schema.json").read_text(encoding="utf-8"))

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from peak_trade.harness.decimal_validator import _validator_for
 from peak_trade.harness.loader import LoadedDocument, load_scenario_text
-from peak_trade.harness.validate import _validator_for, load_schema, validate_document
+from peak_trade.harness.validate import load_schema, validate_document
 
 POSITIVE = 'a positive decimal such as "100"'
 

@@ -6,10 +6,11 @@ composer hook bounds the nesting depth, wraps every alias so its own position is
 explicit tags. Our own iterative walk then turns the nodes into plain data while it knows the JSON
 path of every node, and refuses what YAML reads surprisingly: duplicate and non-string keys, merge
 keys, tags, YAML 1.1 booleans (`no`), octal/hex/sexagesimal/underscored numbers, exponents, NaN and
-infinity. YAML floats become `Decimal` built from the source text, never from a binary float.
-Aliases are expanded with a node budget and a depth bound, so an alias bomb or a recursive alias
-ends with a problem, not a hang or a RecursionError. Every problem the walk can find is collected
-and raised together as one `ScenarioLoadError`.
+infinity (the rules for one scalar are in yaml_scalars.py). YAML floats become `Decimal` built
+from the source text, never from a binary float. Aliases are expanded with a node budget and a
+depth bound, so an alias bomb or a recursive alias ends with a problem, not a hang or a
+RecursionError. Every problem the walk can find is collected and raised together as one
+`ScenarioLoadError`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,35 +27,24 @@ from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from peak_trade.harness.errors import Problem, ScenarioLoadError
+from peak_trade.harness.yaml_scalars import _TAG, _Refused, _scalar_value
 
-__all__ = ["LoadedDocument", "load_scenario_file", "load_scenario_text", "yaml11_boolean_hint"]
+__all__ = ["LoadedDocument", "load_scenario_file", "load_scenario_text"]
 
 JsonPath = tuple[str | int, ...]
 
 EMPTY_FILE_MESSAGE = (
     "the file is empty: a scenario is a mapping with id, title, config, broker, steps and expect"
 )
-PLAIN_DECIMAL_ADVICE = 'write prices and quantities as plain decimals, e.g. "190.10"'
 
-_TAG = "tag:yaml.org,2002:"
 _BOM = "\ufeff"
 
-_TRUE_FALSE = re.compile(r"(?i:true|false)")
-_YAML11_BOOLEAN = re.compile(r"(?i:y|n|yes|no|on|off)")
-_PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
-_PLAIN_DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)")
-_PREFIXED_INT = re.compile(r"[-+]?0(?:[xX][0-9a-fA-F_]+|[oO][0-7_]+|[bB][01_]+)")
-_LEADING_ZERO_INT = re.compile(r"[-+]?0[0-9_]+")
-_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
-_INF_NAN = re.compile(r"[-+]?\.(?i:inf|nan)")
 # Scalars whose source text is worth keeping for hints: numbers in any notation, booleans, nulls.
 _LITERAL_LOOKING = re.compile(
     r"[-+]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?"
     r"|[-+]?\.(?i:inf|nan)|(?i:y|n|yes|no|on|off|true|false|null|~)"
 )
-_TOO_LONG = "`{head}...` is too long a number to read; write it in quotes for a string"
 _ANCHORS = re.compile(r"^(?:&\S+\s+)+")
-_PREFIX_NAMES = {"x": "a hexadecimal", "o": "an octal", "b": "a binary"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +80,6 @@ def json_pointer(path: Sequence[str | int]) -> str:
     """RFC 6901 pointer for a path tuple; the root is "/" so that it is never empty."""
     parts = (str(part).replace("~", "~0").replace("/", "~1") for part in path)
     return "/" + "/".join(parts)
-
-
-def yaml11_boolean_hint(source: str) -> str:
-    """The advice for a YAML 1.1 boolean word such as `no`, `on` or `y`."""
-    meaning = "true" if source.lower() in ("y", "yes", "on") else "false"
-    return (
-        f"`{source}` is read by YAML 1.1 as a boolean; write '{source}' in quotes for a string "
-        f"or {meaning} for a boolean"
-    )
 
 
 def load_scenario_file(
@@ -312,100 +292,6 @@ def _node_kind(node: Node) -> str:
 
 def _tag_text(tag: str) -> str:
     return "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
-
-
-# --- scalars -----------------------------------------------------------------------------------
-
-
-class _Refused(Exception):
-    """A scalar that strict loading refuses; the message says how to write it instead."""
-
-
-def _scalar_value(node: ScalarNode) -> object:
-    """Plain data for a scalar node without an explicit tag, or raise `_Refused`."""
-    source = node.value
-    if node.style is not None:  # quoted or block scalar: always a string
-        return source
-    tag = node.tag.removeprefix(_TAG)
-    if tag == "null":
-        return None
-    if tag == "str" or tag == "bool":
-        if _TRUE_FALSE.fullmatch(source):
-            return source.lower() == "true"
-        if _YAML11_BOOLEAN.fullmatch(source):
-            raise _Refused(yaml11_boolean_hint(source))
-        if tag == "str":
-            if _PREFIXED_INT.fullmatch(source) or _LEADING_ZERO_INT.fullmatch(source):
-                _refuse_number(source)
-            return source
-    if tag == "int":
-        if _PLAIN_INT.fullmatch(source):
-            try:
-                return int(source)
-            except ValueError:  # more digits than int() accepts
-                raise _Refused(_TOO_LONG.format(head=source[:20])) from None
-        _refuse_number(source)
-    if tag == "float":
-        if _PLAIN_DECIMAL.fullmatch(source):
-            return Decimal(source)
-        _refuse_number(source)
-    if tag == "timestamp":
-        return source
-    raise _Refused(
-        f"`{source}` has a special meaning in YAML 1.1; write '{source}' in quotes for a string"
-    )
-
-
-def _refuse_number(source: str) -> None:
-    if len(source) > 40:
-        raise _Refused(_TOO_LONG.format(head=source[:20]))
-    quoted = f"write '{source}' in quotes for a string"
-    if _INF_NAN.fullmatch(source):
-        raise _Refused(f"`{source}` is not a finite number; {PLAIN_DECIMAL_ADVICE}")
-    if _SEXAGESIMAL.fullmatch(source):
-        value = _format_number(_sexagesimal(source))
-        raise _Refused(f"`{source}` is read by YAML 1.1 as a base-60 number ({value}); {quoted}")
-    if _PREFIXED_INT.fullmatch(source):
-        kind = _PREFIX_NAMES[source.lstrip("+-")[1].lower()]
-        value = _int_text(source, 0)
-        raise _Refused(f"`{source}` is {kind} number; {quoted} or {value} for a number")
-    if _LEADING_ZERO_INT.fullmatch(source):
-        octal = not set(source) & set("89")
-        reading = "YAML 1.1 reads as an octal number" if octal else "YAML versions read differently"
-        raise _Refused(
-            f"`{source}` has a leading zero, which {reading}; "
-            f"{quoted} or {_int_text(source, 10)} for a number"
-        )
-    if "_" in source:
-        plain = source.replace("_", "")
-        raise _Refused(
-            f"`{source}` uses digit separators, which YAML 1.1 silently drops; "
-            f"write {plain} plainly or '{source}' in quotes for a string"
-        )
-    if "e" in source.lower():
-        raise _Refused(f"`{source}` uses an exponent; {PLAIN_DECIMAL_ADVICE}")
-    raise _Refused(f"`{source}` is not a plain number; {PLAIN_DECIMAL_ADVICE}")
-
-
-def _int_text(source: str, base: int) -> str:
-    """The plain decimal form of an integer literal, for advice; never raises."""
-    try:
-        return str(int(source.replace("_", ""), base))
-    except ValueError:  # no digits after a prefix, or more digits than int() accepts
-        return "its plain decimal value"
-
-
-def _sexagesimal(source: str) -> Decimal:
-    digits = source.replace("_", "")
-    sign = -1 if digits.startswith("-") else 1
-    value = Decimal(0)
-    for part in digits.lstrip("+-").split(":"):
-        value = value * 60 + Decimal(part)
-    return sign * value
-
-
-def _format_number(value: Decimal) -> str:
-    return format(value, "f")
 
 
 # --- the walk ----------------------------------------------------------------------------------

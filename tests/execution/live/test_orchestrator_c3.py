@@ -243,11 +243,6 @@ def test_automatic_kill_switch_needs_the_rejections_within_the_window(make_sessi
     assert [o.client_order_id for o in _sent(session.broker, NewOrder)] == ["o-3"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: the automatic kill_switch_engaged record says already_engaged true "
-    "(the gate engages the switch before the orchestrator reads its state for the record)",
-)
 def test_automatic_kill_switch_record_says_it_was_not_already_engaged(make_session):
     session, _ = _automatic_kill_switch_session(make_session)
     (engaged,) = session.of_type("kill_switch_engaged")

@@ -1,4 +1,4 @@
-"""The reconciler, driven directly: differences, grace, timeouts, the resolution table, config.
+"""The reconciler, driven directly: differences, the status rule, grace.
 
 Expected tables are written out here independently of the module's tables, so a changed row in
 either place fails a test.
@@ -13,37 +13,32 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
 
 from peak_trade.execution.broker.fill_script import (
     Ack,
-    CancelBehaviour,
     MockBrokerSpec,
     OrderScript,
     SilentFill,
     Wait,
 )
 from peak_trade.execution.broker.mock import MockBroker
-from peak_trade.execution.broker.model import CancelOrder, NewOrder, OrderStatus, OrderType, Side
-from peak_trade.execution.broker.protocol import BrokerOrderView, BrokerSnapshot
-from peak_trade.execution.live.book import OrderState, SessionBook
-from peak_trade.execution.live.reconciler import (
-    CONFIG_SCHEMA,
-    RESOLUTION_TABLE,
-    STATUS_COMPATIBLE,
-    BrokerFinding,
-    Difference,
-    DifferenceKind,
+from peak_trade.execution.broker.model import NewOrder, OrderStatus, Side
+from peak_trade.execution.broker.protocol import BrokerSnapshot
+from peak_trade.execution.live.book import SessionBook
+from peak_trade.execution.live.in_flight import (
     InFlight,
-    ReconcilerConfig,
-    ReconcilerConfigError,
-    ReconcileState,
     Resolution,
-    diff_books,
-    find_timeouts,
-    reconcile,
     resolve_timeouts,
 )
+from peak_trade.execution.live.reconciler import (
+    STATUS_COMPATIBLE,
+    Difference,
+    DifferenceKind,
+    ReconcileState,
+    diff_books,
+    reconcile,
+)
+from tests.execution.live.reconciler_support import book, ours, snap, theirs
 
 K = DifferenceKind
 S = OrderStatus
@@ -52,60 +47,6 @@ OPEN = (S.PENDING_NEW, S.NEW, S.PARTIALLY_FILLED, S.PENDING_CANCEL, S.PENDING_RE
 
 
 # ----------------------------------------------------------------------------- builders
-
-
-def ours(
-    cid: str = "o-1",
-    *,
-    status: S = S.NEW,
-    qty: str = "100",
-    cum: str = "0",
-    leaves: str | None = None,
-    symbol: str = "AAPL",
-    side: Side = Side.BUY,
-    submitted: int = 1,
-) -> OrderState:
-    return OrderState(
-        client_order_id=cid,
-        symbol=symbol,
-        side=side,
-        order_qty=D(qty),
-        order_type=OrderType.MARKET,
-        limit_price=None,
-        submitted_step=submitted,
-        status=status,
-        cum_qty=D(cum),
-        leaves_qty=D(leaves) if leaves is not None else D(qty) - D(cum),
-    )
-
-
-def theirs(
-    cid: str = "o-1",
-    *,
-    status: S = S.NEW,
-    qty: str = "100",
-    cum: str = "0",
-    leaves: str | None = None,
-    symbol: str = "AAPL",
-    side: Side = Side.BUY,
-) -> BrokerOrderView:
-    return BrokerOrderView(
-        client_order_id=cid,
-        symbol=symbol,
-        side=side,
-        order_qty=D(qty),
-        cum_qty=D(cum),
-        leaves_qty=D(leaves) if leaves is not None else D(qty) - D(cum),
-        status=status,
-    )
-
-
-def book(*orders: OrderState) -> dict[str, OrderState]:
-    return {o.client_order_id: o for o in orders}
-
-
-def snap(*orders: BrokerOrderView, positions: dict[str, Decimal] | None = None, step: int = 1):
-    return BrokerSnapshot(step=step, open_orders=orders, positions=positions or {})
 
 
 def kinds(differences: list[Difference]) -> list[tuple[DifferenceKind, str]]:
@@ -550,156 +491,6 @@ def test_outcome_payload():
     ]
 
 
-# ----------------------------------------------------------------------------- timeouts
-
-# Written out independently of RESOLUTION_TABLE.
-EXPECTED_RESOLUTIONS = {
-    (InFlight.AWAITING_ACK, BrokerFinding.NOT_FOUND): Resolution.MARK_REJECTED,
-    (InFlight.AWAITING_ACK, BrokerFinding.NOT_FOUND_POSITION_DIFFERS): Resolution.ESCALATE,
-    (InFlight.AWAITING_ACK, BrokerFinding.WORKING): Resolution.ESCALATE,
-    (InFlight.AWAITING_CANCEL, BrokerFinding.NOT_FOUND): Resolution.MARK_CANCELED,
-    (InFlight.AWAITING_CANCEL, BrokerFinding.NOT_FOUND_POSITION_DIFFERS): Resolution.ESCALATE,
-    (InFlight.AWAITING_CANCEL, BrokerFinding.WORKING): Resolution.ESCALATE,
-}
-
-
-def test_resolution_table_is_total_and_as_documented():
-    assert set(RESOLUTION_TABLE) == set(itertools.product(InFlight, BrokerFinding))
-    assert RESOLUTION_TABLE == EXPECTED_RESOLUTIONS
-
-
-# Per finding: the session's order and position, and a snapshot that shows that finding.
-AWAITING = {
-    InFlight.AWAITING_ACK: ours(status=S.PENDING_NEW),
-    InFlight.AWAITING_CANCEL: ours(status=S.PARTIALLY_FILLED, cum="30"),
-}
-FINDINGS = {
-    BrokerFinding.NOT_FOUND: lambda o: snap(positions={"AAPL": o.cum_qty}),
-    BrokerFinding.NOT_FOUND_POSITION_DIFFERS: lambda o: snap(positions={"AAPL": o.cum_qty + 10}),
-    BrokerFinding.WORKING: lambda o: snap(
-        theirs(status=o.status, cum=str(o.cum_qty)), positions={"AAPL": o.cum_qty}
-    ),
-}
-
-
-@pytest.mark.parametrize(
-    ("in_flight", "finding"),
-    list(itertools.product(InFlight, BrokerFinding)),
-    ids=lambda v: v.value,
-)
-def test_every_row_of_the_resolution_table(in_flight, finding):
-    order = AWAITING[in_flight]
-    [resolution] = resolve_timeouts(
-        [("o-1", in_flight)],
-        FINDINGS[finding](order),
-        open_orders=book(order),
-        positions={"AAPL": order.cum_qty},
-    )
-    assert (resolution.in_flight, resolution.finding) == (in_flight, finding)
-    assert resolution.resolution is EXPECTED_RESOLUTIONS[(in_flight, finding)]
-    assert resolution.to_payload()["resolution"] == resolution.resolution.value
-    assert "o-1" in resolution.detail
-
-
-@pytest.mark.parametrize(
-    ("our_position", "broker_positions", "finding"),
-    [
-        (None, {}, BrokerFinding.NOT_FOUND),  # neither side ever traded AAPL
-        (None, {"AAPL": D("0")}, BrokerFinding.NOT_FOUND),
-        (D("30"), {"AAPL": D("30")}, BrokerFinding.NOT_FOUND),
-        (D("30"), {"AAPL": D("40")}, BrokerFinding.NOT_FOUND_POSITION_DIFFERS),  # unseen fill
-        (D("30"), {"AAPL": D("20")}, BrokerFinding.NOT_FOUND_POSITION_DIFFERS),
-        (D("30"), {}, BrokerFinding.NOT_FOUND_POSITION_DIFFERS),  # broker absent is not "30"
-        (None, {"AAPL": D("10")}, BrokerFinding.NOT_FOUND_POSITION_DIFFERS),
-    ],
-)
-def test_missing_report_override_for_a_cancel(our_position, broker_positions, finding):
-    positions = {} if our_position is None else {"AAPL": our_position}
-    [resolution] = resolve_timeouts(
-        [("o-1", InFlight.AWAITING_CANCEL)],
-        snap(positions=broker_positions),
-        open_orders=book(ours(status=S.PENDING_CANCEL)),
-        positions=positions,
-    )
-    assert resolution.finding is finding
-    expected = (
-        Resolution.MARK_CANCELED if finding is BrokerFinding.NOT_FOUND else Resolution.ESCALATE
-    )
-    assert resolution.resolution is expected
-
-
-def test_resolution_detail_says_why():
-    [resolution] = resolve_timeouts(
-        [("o-1", InFlight.AWAITING_CANCEL)],
-        snap(positions={"AAPL": D("40")}),
-        open_orders=book(ours(status=S.PENDING_CANCEL, cum="30")),
-        positions={"AAPL": D("30")},
-    )
-    assert resolution.detail == (
-        "o-1 (pending_cancel): no canceled or cancel-rejected report; the broker has no open "
-        "order o-1; its AAPL position 40 differs from the session's 30: fills the session has "
-        "not seen: escalate: an operator must reconcile it"
-    )
-
-
-def test_resolve_keeps_the_given_order_and_refuses_unknown_orders():
-    open_orders = book(ours("o-2", status=S.PENDING_NEW), ours("o-1", status=S.PENDING_NEW))
-    timeouts = [("o-2", InFlight.AWAITING_ACK), ("o-1", InFlight.AWAITING_CANCEL)]
-    resolved = resolve_timeouts(timeouts, snap(), open_orders=open_orders, positions={})
-    assert [(r.client_order_id, r.resolution) for r in resolved] == [
-        ("o-2", Resolution.MARK_REJECTED),
-        ("o-1", Resolution.MARK_CANCELED),
-    ]
-    with pytest.raises(ValueError, match="o-9"):
-        resolve_timeouts([("o-9", InFlight.AWAITING_ACK)], snap(), open_orders={}, positions={})
-
-
-@pytest.mark.parametrize(
-    ("age", "timed_out"), [(0, False), (2, False), (3, True), (4, True), (100, True)]
-)
-def test_ack_timeout_edge(age, timed_out):
-    # K = 3: submitted at step 10, still pending_new after the poll of step 10 + age.
-    open_orders = book(ours(status=S.PENDING_NEW, submitted=10))
-    found = find_timeouts(open_orders, {}, 10 + age, 3, None)
-    assert found == ([("o-1", InFlight.AWAITING_ACK)] if timed_out else [])
-
-
-@pytest.mark.parametrize(("age", "timed_out"), [(0, False), (1, False), (2, True), (3, True)])
-def test_cancel_timeout_edge(age, timed_out):
-    # K = 2: cancel sent at step 20, no canceled or cancel-rejected report by step 20 + age.
-    open_orders = book(ours(status=S.NEW, submitted=1))
-    found = find_timeouts(open_orders, {"o-1": 20}, 20 + age, None, 2)
-    assert found == ([("o-1", InFlight.AWAITING_CANCEL)] if timed_out else [])
-
-
-def test_find_timeouts_rules():
-    open_orders = book(
-        ours("o-1", status=S.PENDING_NEW, submitted=1),  # ack overdue and cancel overdue: ack
-        ours("o-2", status=S.NEW, submitted=1),  # acked: no ack timeout
-        ours("o-3", status=S.PENDING_NEW, submitted=9),  # ack not yet due, cancel overdue
-        ours("o-4", status=S.PENDING_CANCEL, submitted=1),  # broker says pending: still waiting
-        ours("o-5", status=S.PARTIALLY_FILLED, submitted=1),  # no cancel sent
-    )
-    cancels = {"o-1": 1, "o-3": 5, "o-4": 5, "gone": 1}  # "gone" closed: ignored
-    assert find_timeouts(open_orders, cancels, 10, 5, 5) == [
-        ("o-1", InFlight.AWAITING_ACK),
-        ("o-3", InFlight.AWAITING_CANCEL),
-        ("o-4", InFlight.AWAITING_CANCEL),
-    ]
-    assert find_timeouts(open_orders, cancels, 10, None, None) == []
-    with pytest.raises(ValueError, match="ack_timeout_steps"):
-        find_timeouts(open_orders, cancels, 10, -1, None)
-
-
-def test_find_timeouts_is_sorted_whatever_the_book_order():
-    orders = [ours(f"o-{i}", status=S.PENDING_NEW, submitted=0) for i in (3, 1, 2)]
-    assert [cid for cid, _ in find_timeouts(book(*orders), {}, 5, 1, None)] == [
-        "o-1",
-        "o-2",
-        "o-3",
-    ]
-
-
 # ----------------------------------------------------------------------------- against the mock
 
 
@@ -725,31 +516,6 @@ def test_against_the_mock_broker():
         seen[step] = (kinds(list(outcome.new_pending)), kinds(list(outcome.escalated)))
     missed = [(K.MISSING_REPORT, "o-2"), (K.POSITION_MISMATCH, "AAPL")]
     assert seen == {1: ([], []), 2: (missed, []), 3: ([], []), 4: ([], missed)}
-
-
-def test_cancel_timeout_against_the_mock_broker():
-    # The broker ignores the cancel: after the timeout the order is still working there.
-    spec = MockBrokerSpec(
-        reference_prices={"AAPL": D("100")},
-        default=OrderScript(actions=(Ack(),), on_cancel=CancelBehaviour.IGNORE),
-    )
-    broker, session = MockBroker(spec), SessionBook()
-    order = NewOrder(client_order_id="o-1", symbol="AAPL", side=Side.BUY, qty=D("100"))
-    session.add(order, 1)
-    broker.submit(order, 1)
-    broker.cancel(CancelOrder(client_order_id="o-1"), 1)
-    for step in (1, 2, 3):
-        for report in broker.poll(step):
-            session.apply(report)
-    timeouts = find_timeouts(session.open_orders, {"o-1": 1}, 3, 2, 2)
-    assert timeouts == [("o-1", InFlight.AWAITING_CANCEL)]
-    [resolution] = resolve_timeouts(
-        timeouts, broker.snapshot(3), open_orders=session.open_orders, positions=session.positions
-    )
-    assert (resolution.finding, resolution.resolution) == (
-        BrokerFinding.WORKING,
-        Resolution.ESCALATE,
-    )
 
 
 # ----------------------------------------------------------------------------- property
@@ -821,144 +587,3 @@ def test_property_output_order_does_not_depend_on_input_order(data, drift):
     keys = [(list(DifferenceKind).index(d.kind), d.key) for d in first]
     assert keys == sorted(keys)
     assert len(set(keys)) == len(keys)
-
-
-# ----------------------------------------------------------------------------- config
-
-
-def test_config_defaults_and_full_mapping():
-    assert ReconcilerConfig.from_mapping({}) == ReconcilerConfig()
-    assert ReconcilerConfig().to_payload() == {
-        "every_steps": 1,
-        "grace_steps": 2,
-        "ack_timeout_steps": None,
-        "cancel_timeout_steps": None,
-    }
-    data = {"every_steps": 5, "grace_steps": 0, "ack_timeout_steps": 3, "cancel_timeout_steps": 4}
-    config = ReconcilerConfig.from_mapping(data)
-    assert config.to_payload() == data
-    assert [s for s in range(1, 16) if config.is_due(s)] == [5, 10, 15]
-    assert ReconcilerConfig.from_mapping({"ack_timeout_steps": None}).ack_timeout_steps is None
-
-
-CONFIG_ERRORS = {
-    "negative grace": (
-        {"grace_steps": -1},
-        ["/grace_steps: must be a whole number >= 0 (at most 10000000), found -1"],
-    ),
-    "every zero": (
-        {"every_steps": 0},
-        ["/every_steps: must be a whole number >= 1 (at most 10000000), found 0"],
-    ),
-    "every null": (
-        {"every_steps": None},
-        ["/every_steps: must be a whole number >= 1 (at most 10000000), found null"],
-    ),
-    "bool": (
-        {"grace_steps": True},
-        ["/grace_steps: must be a whole number >= 0 (at most 10000000), found true"],
-    ),
-    "float that looks whole": (
-        {"grace_steps": 2.0},
-        ["/grace_steps: must be a whole number >= 0 (at most 10000000), found 2.0 (a float)"],
-    ),
-    "decimal from YAML": (
-        {"grace_steps": D("2")},
-        ["/grace_steps: must be a whole number >= 0 (at most 10000000), found 2 (a decimal)"],
-    ),
-    "string": (
-        {"ack_timeout_steps": "3"},
-        ['/ack_timeout_steps: must be a whole number >= 1 or null (at most 10000000), found "3"'],
-    ),
-    "timeout zero": (
-        {"cancel_timeout_steps": 0},
-        ["/cancel_timeout_steps: must be a whole number >= 1 or null (at most 10000000), found 0"],
-    ),
-    "above the hard bound": (
-        {"grace_steps": 10_000_001},
-        ["/grace_steps: must be a whole number >= 0 (at most 10000000), found 10000001"],
-    ),
-    "typo": ({"grace_step": 2}, ["/grace_step: unknown key (did you mean grace_steps?)"]),
-    "unknown, escaped": (
-        {"a/b~c": 1},
-        [
-            "/a~1b~0c: unknown key (known: every_steps, grace_steps, ack_timeout_steps, "
-            "cancel_timeout_steps)"
-        ],
-    ),
-    "several, all named": (
-        {"zzz": 1, "every_steps": -2, "grace_steps": "x"},
-        [
-            "/every_steps: must be a whole number >= 1 (at most 10000000), found -2",
-            '/grace_steps: must be a whole number >= 0 (at most 10000000), found "x"',
-            "/zzz: unknown key (known: every_steps, grace_steps, ack_timeout_steps, "
-            "cancel_timeout_steps)",
-        ],
-    ),
-}
-
-
-@pytest.mark.parametrize(("data", "problems"), CONFIG_ERRORS.values(), ids=CONFIG_ERRORS.keys())
-def test_config_errors(data, problems):
-    with pytest.raises(ReconcilerConfigError) as caught:
-        ReconcilerConfig.from_mapping(data)
-    assert list(caught.value.problems) == problems
-    assert str(caught.value).startswith(problems[0])
-
-
-def test_config_pointer_prefix_and_non_mappings():
-    with pytest.raises(ReconcilerConfigError, match=r"^/reconciler/grace_steps: "):
-        ReconcilerConfig.from_mapping({"grace_steps": -1}, pointer="/reconciler")
-    with pytest.raises(ReconcilerConfigError, match=r"^/reconciler: must be a mapping, found list"):
-        ReconcilerConfig.from_mapping([], pointer="/reconciler")
-    with pytest.raises(ReconcilerConfigError, match=r"^\(root\): keys must be strings"):
-        ReconcilerConfig.from_mapping({1: 2})
-
-
-def test_config_constructed_directly_is_checked_too():
-    with pytest.raises(ReconcilerConfigError, match=r"^/grace_steps: "):
-        ReconcilerConfig(grace_steps=-1)
-
-
-def test_config_schema_is_valid_and_described():
-    Draft202012Validator.check_schema(CONFIG_SCHEMA)
-    assert CONFIG_SCHEMA["additionalProperties"] is False
-    properties = CONFIG_SCHEMA["properties"]
-    assert set(properties) == set(ReconcilerConfig().to_payload())
-    assert all(p.get("description") for p in properties.values())
-    defaults = {name: p["default"] for name, p in properties.items()}
-    assert defaults == ReconcilerConfig().to_payload()
-
-
-# (data, accepted by both schema and from_mapping). 2.0 is the one known divergence: jsonschema
-# counts it as an integer; from_mapping refuses it.
-SCHEMA_AGREEMENT = [
-    {},
-    {"every_steps": 1, "grace_steps": 0, "ack_timeout_steps": None, "cancel_timeout_steps": 9},
-    {"every_steps": 0},
-    {"grace_steps": -1},
-    {"grace_steps": True},
-    {"grace_steps": "2"},
-    {"ack_timeout_steps": 0},
-    {"cancel_timeout_steps": None},
-    {"every_steps": None},
-    {"grace_steps": 10_000_001},
-    {"extra": 1},
-]
-
-
-@pytest.mark.parametrize("data", SCHEMA_AGREEMENT, ids=str)
-def test_schema_and_from_mapping_agree(data):
-    schema_ok = Draft202012Validator(CONFIG_SCHEMA).is_valid(data)
-    try:
-        ReconcilerConfig.from_mapping(data)
-        mapping_ok = True
-    except ReconcilerConfigError:
-        mapping_ok = False
-    assert schema_ok == mapping_ok
-
-
-def test_known_divergence_whole_floats():
-    assert Draft202012Validator(CONFIG_SCHEMA).is_valid({"grace_steps": 2.0})
-    with pytest.raises(ReconcilerConfigError):
-        ReconcilerConfig.from_mapping({"grace_steps": 2.0})

@@ -5,7 +5,8 @@ record before it, so a change, deletion, insertion or reordering breaks the chai
 affected; a crash mid-append leaves a torn last line; a seal written on clean close (count and head)
 catches a clean cut at a record boundary. A chain recomputed together with its seal is not caught:
 that takes an external anchor or a keyed MAC. Payloads and sink error messages are redacted before
-anything is hashed or written. docs/audit-format.md is the byte-level specification.
+anything is hashed or written. docs/audit-format.md is the byte-level specification;
+audit_verify.py checks a trail against it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -31,15 +32,7 @@ Payload = Mapping[str, object]
 FsyncPolicy = Literal["never", "per_record", "on_close"]
 
 _HASH = slice(9, 73)  # the 64 hex digits after '{"hash":"'
-_BODY_START = 75  # the body is "{" + everything after '{"hash":"<64 hex>",'
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-# The fixed tail of every body, in sorted key order. Quotes inside strings are escaped, so the
-# last ',"prev":"' of a line is always the record's own. _STR is a JSON string, loop unrolled.
-_STR = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
-_TAIL = re.compile(
-    rb',"prev":"([0-9a-f]{64})","seq":([1-9][0-9]{0,18}),"state":%s,"step":(0|[1-9][0-9]{0,18}),'
-    rb'"type":%s\}' % (_STR, _STR)
-)
 
 
 class AuditError(Exception):
@@ -346,109 +339,3 @@ class AuditTrail:
     def _reason(self, exc: Exception) -> str:
         text = str(exc) if isinstance(exc, AuditSinkError) else f"{type(exc).__name__}: {exc}"
         return self._redactor.redact_text(text)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VerifyResult:
-    ok: bool
-    count: int  # records that verify, from the first up to the first bad line
-    head: str  # the hash of the last of them; GENESIS_HASH if none
-    first_bad_line: int | None = None  # 1-based
-    reason: str | None = None
-    torn_tail: bool = False
-    sealed: bool = False  # a seal lies beside the file (verify_file only)
-
-
-def _verify(lines: Iterable[bytes | str], *, stream: bool) -> VerifyResult:
-    # Structural, without json.loads per line: a matching hash proves the body is the one that
-    # was hashed, and prev/seq/step are read from the body's fixed tail.
-    head, count, last_step, sha256 = GENESIS_HASH.encode(), 0, 0, hashlib.sha256
-    number, reason, torn = 0, None, False
-    for number, item in enumerate(lines, start=1):
-        line = item.encode("utf-8") if isinstance(item, str) else item
-        if line.endswith(b"\n"):
-            line, stream = line[:-1], True
-        elif stream:
-            torn = True
-            reason = (
-                f"torn last line {number}: the file ends mid-record (crash during append?); "
-                f"the {number - 1} records before it verify."
-            )
-            break
-        digest = line[_HASH]
-        if not (line.startswith(b'{"hash":"') and line.startswith(b'","payload":', 73)):
-            reason = f"line {number} is malformed: it lacks the canonical record prefix."
-            break
-        if sha256(b"{" + line[_BODY_START:]).hexdigest().encode() != digest:
-            reason = f"hash mismatch at line {number}: the record was modified."
-            break
-        tail = _TAIL.fullmatch(line, max(line.rfind(b',"prev":"'), 0))
-        if tail is None:
-            reason = f"line {number} is malformed: it lacks the canonical record tail."
-            break
-        if tail[1] != head:
-            linked = "the genesis hash" if number == 1 else f"the hash of line {number - 1}"
-            reason = (
-                f"prev mismatch at line {number}: its prev is not {linked}, so a record was "
-                "deleted, inserted or reordered before this line."
-            )
-            break
-        seq, step = int(tail[2]), int(tail[3])
-        if seq != count + 1:
-            reason = f"seq not consecutive at line {number}: {seq} after {count}."
-            break
-        if step < last_step:
-            reason = f"step decreasing at line {number}: {step} after {last_step}."
-            break
-        head, count, last_step = digest, count + 1, step
-    return VerifyResult(
-        ok=reason is None,
-        count=count,
-        head=head.decode(),
-        first_bad_line=None if reason is None else number,
-        reason=reason,
-        torn_tail=torn,
-    )
-
-
-def verify_lines(lines: Iterable[bytes | str]) -> VerifyResult:
-    """Verifies records given one per item, each with or without its newline.
-
-    Once an item has carried its newline (as when iterating a file), an item without one is a
-    torn last line; items that never carry one (like `MemorySink.lines`) are whole lines.
-    """
-    return _verify(lines, stream=False)
-
-
-def verify_file(path: Path) -> VerifyResult:
-    """Verifies a log file and, when `<path>.seal` exists, that the file matches its seal."""
-    path = Path(path)
-    with path.open("rb") as handle:
-        result = _verify(handle, stream=True)
-    try:
-        seal_bytes = path.with_name(path.name + ".seal").read_bytes()
-    except FileNotFoundError:
-        return result
-    result = replace(result, sealed=True)
-    if not result.ok:
-        return result  # the first bad line is the finding; a seal cannot vouch for the rest
-    try:
-        seal = json.loads(seal_bytes)
-        count, head, name, fmt = seal["count"], seal["head"], seal["file"], seal["format"]
-    except (ValueError, KeyError, TypeError):
-        count = head = name = fmt = None
-    if fmt != FORMAT or not isinstance(count, int) or not isinstance(head, str):
-        reason = f"the seal of {path.name} is malformed, so it cannot vouch for the file."
-    elif name != path.name:
-        reason = f"the seal names file {name!r}, not {path.name!r}."
-    elif (has := result.count) < count:
-        reason = (
-            f"truncated: the seal records {count} records with head {head}, the file has {has}."
-        )
-    elif has > count:
-        reason = f"the file has {has} records, more than the {count} its seal records."
-    elif result.head != head:
-        reason = f"head mismatch: the seal records head {head}, the file's is {result.head}."
-    else:
-        return result
-    return replace(result, ok=False, reason=reason)

@@ -111,7 +111,15 @@ def apply_report(order: OrderState | None, report: ExecutionReport) -> ReportRes
         # A cancel or replace reject carries the order's current status and changes nothing
         # else (for an unknown order the broker answers with status REJECTED and no quantities).
         updated = replace(order, exec_ids=order.exec_ids | {report.exec_id})
-        if report.status is not OrderStatus.REJECTED:
+        if report.status is OrderStatus.REJECTED:
+            pass  # the broker's answer for an order it does not know: no status to take
+        elif report.cum_qty != order.cum_qty:
+            # A status that rests on fills we never saw is not ours to take: a missing report.
+            violations.append(
+                f"{exec_type.value} reports status {report.status.value} with cum_qty "
+                f"{report.cum_qty}, the session has cum_qty {order.cum_qty} (missing report?)"
+            )
+        else:
             updated = replace(updated, status=report.status)
         return ReportResult(outcome=Outcome.APPLIED, order=updated, violations=tuple(violations))
     # A REPLACED report carries the amended quantity; every other report the quantity we sent.

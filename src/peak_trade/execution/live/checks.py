@@ -19,8 +19,8 @@ from peak_trade.execution.live.config import (
     HARD_MAX_STEPS,
     SessionConfig,
 )
-from peak_trade.execution.live.rails import RailsConfig, RailsConfigError
-from peak_trade.execution.live.reconciler import ReconcilerConfig, ReconcilerConfigError
+from peak_trade.execution.live.rails_config import RailsConfig, RailsConfigError
+from peak_trade.execution.live.reconciler_config import ReconcilerConfig, ReconcilerConfigError
 
 SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9._/:-]{0,31}")
 MIN_SECRET_LENGTH = 4

@@ -50,9 +50,11 @@ from peak_trade.execution.live.intents import (
     SubmitIntent,
 )
 from peak_trade.execution.live.pretrade import PreTradeGate
-from peak_trade.execution.live.rails import RailRejection, RailsConfig
+from peak_trade.execution.live.rails import RailRejection
+from peak_trade.execution.live.rails_config import RailsConfig
 from peak_trade.execution.live.reconcile_pass import needs_snapshot, reconciliation_pass
-from peak_trade.execution.live.reconciler import ReconcilerConfig, ReconcileState
+from peak_trade.execution.live.reconciler import ReconcileState
+from peak_trade.execution.live.reconciler_config import ReconcilerConfig
 from peak_trade.execution.live.state import (
     STEPPING_STATES,
     TERMINAL_STATES,
@@ -285,7 +287,9 @@ class LiveSessionOrchestrator:
     def engage_kill_switch(self, reason: str) -> None:
         """Operator kill switch: cancel every open order and refuse every new one until rearmed."""
         self._require_gate("engage_kill_switch")
-        self._engage_kill_switch(reason, source="operator")
+        already = self._gate.kill_switch.engaged
+        self._gate.engage(self._step, reason)
+        self._kill_switch_engaged(reason, source="operator", already_engaged=already)
 
     def rearm_kill_switch(self, operator: str, note: str) -> None:
         """An operator re-enables trading after the kill switch; audited with who and why."""
@@ -367,11 +371,11 @@ class LiveSessionOrchestrator:
             self._fire(Trigger.DRAINED)
             self._write_summary()
 
-    def _engage_kill_switch(self, reason: str, *, source: str) -> None:
-        already = self._gate.kill_switch.engaged
-        self._gate.engage(self._step, reason)
+    def _kill_switch_engaged(self, reason: str, *, source: str, already_engaged: bool) -> None:
+        """Record an engaged kill switch and cancel every open order (the gate is engaged)."""
         self._record(
-            "kill_switch_engaged", {"reason": reason, "source": source, "already_engaged": already}
+            "kill_switch_engaged",
+            {"reason": reason, "source": source, "already_engaged": already_engaged},
         )
         for client_order_id in list(self._book.open_orders):  # bounded by the open orders
             if client_order_id not in self._cancel_sent_steps:
@@ -466,11 +470,12 @@ class LiveSessionOrchestrator:
         rejection = self._gate.check(order, step, self._book)
         if rejection is not None:
             self._record("order_refused", {**payload, **_refusal_fields(rejection)})
-            if self._gate.rejected(step):
+            if self._gate.rejected(step):  # engaged just now, so it was not engaged before
                 rails = self._gate.kill_switch
-                self._engage_kill_switch(
+                self._kill_switch_engaged(
                     f"automatic: {len(rails.rejection_steps)} rail rejections in the window",
                     source="rails",
+                    already_engaged=False,
                 )
             return
         self._guard_mock("submit", order.client_order_id)

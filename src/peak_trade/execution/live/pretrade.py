@@ -12,19 +12,16 @@ from decimal import Decimal
 
 from peak_trade.execution.broker.model import NewOrder
 from peak_trade.execution.live.book import SessionBook
+from peak_trade.execution.live.kill_switch import KillSwitchState, engage, note_rejection, rearm
 from peak_trade.execution.live.rails import (
-    KillSwitchState,
     RailContext,
     RailRejection,
-    RailsConfig,
     ReferencePrice,
     check_order,
-    engage,
     initial_references,
-    note_rejection,
     prune_accepted_steps,
-    rearm,
 )
+from peak_trade.execution.live.rails_config import RailsConfig
 
 
 class _ExceptOne:

@@ -52,15 +52,15 @@ Decisions, each for fail-closed safety:
 - max_gross_exposure is conservative: every position is valued at |position| x reference and every
   open order and this one add their notional, even an order that would reduce a position.
 
-The kill switch state is frozen and changed only by the pure functions `note_rejection`,
-`engage` and `rearm`. Time is the logical step: no wall clock is read anywhere.
+The limits are a `RailsConfig` (rails_config.py); the state of the kill switch that the first rail
+reads, and what engages and rearms it, are in kill_switch.py. Time is the logical step: no wall
+clock is read anywhere.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import (
     Context,
     Decimal,
@@ -70,10 +70,10 @@ from decimal import (
     Overflow,
     localcontext,
 )
-from types import MappingProxyType
 
 from peak_trade.execution.broker.model import ZERO, NewOrder, OrderType, Side
 from peak_trade.execution.live.book import OrderState
+from peak_trade.execution.live.rails_config import RailsConfig
 
 RAIL_NAMES: tuple[str, ...] = (
     "kill_switch",
@@ -96,253 +96,6 @@ RAIL_NAMES: tuple[str, ...] = (
 # Exact arithmetic for every rail: 200 digits hold any product of realistic inputs exactly, and an
 # input that would need rounding raises (and so is refused) instead of rounding under a limit.
 _EXACT = Context(prec=200, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
-
-# The same shape as checks.SYMBOL_PATTERN and the schema's $defs/symbol; kept here so that checks
-# may import rails without an import cycle. A malformed symbol (say "gme") in the restricted list
-# would never match an order and silently restrict nothing, so it is refused.
-_SYMBOL = re.compile(r"[A-Z0-9][A-Z0-9._/:-]{0,31}")
-# The schema's $defs/decimal: no exponent, no whitespace, no leading zeros (YAML reads 010 as 8).
-_DECIMAL_TEXT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
-
-_DECIMAL_FIELDS = (
-    "max_order_qty",
-    "max_order_notional",
-    "price_collar_pct",
-    "max_position",
-    "max_gross_exposure",
-)
-_CONFIG_KEYS = (
-    "restricted",
-    *_DECIMAL_FIELDS,
-    "max_reference_age_steps",
-    "max_orders_per_step",
-    "max_orders_per_window",
-    "max_open_orders",
-    "self_trade_prevention",
-    "kill_switch",
-    "reference_prices",
-)
-_WINDOW_KEYS = ("count", "steps")
-_KILL_SWITCH_KEYS = ("rejections", "window_steps")
-
-
-class RailsConfigError(ValueError):
-    """A rails config that cannot be used. The message starts with a JSON pointer into the plain
-    `config.rails` mapping (e.g. "/max_order_qty"); `pointer` holds it alone so that the caller can
-    prefix its own path ("/config/rails" + pointer). The rails mapping itself has pointer ""."""
-
-    def __init__(self, pointer: str, problem: str) -> None:
-        self.pointer = pointer
-        self.problem = problem
-        super().__init__(f"{pointer}: {problem}" if pointer else problem)
-
-
-def _escape(key: object) -> str:
-    # RFC 6901: "~" and "/" inside a key are written "~0" and "~1" (so BTC/USD is BTC~1USD).
-    return str(key).replace("~", "~0").replace("/", "~1")
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    if value is None:
-        return "null"
-    if isinstance(value, bool | float):
-        return f"the {type(value).__name__} {value!r}"
-    if isinstance(value, int | Decimal):
-        return f"'{value}'"
-    return f"a {type(value).__name__}"
-
-
-def _positive_decimal(value: object, pointer: str) -> Decimal:
-    what = "must be a positive decimal"
-    if isinstance(value, bool):  # bool is an int subclass: True would read as 1
-        raise RailsConfigError(pointer, f"{what}, got {_shown(value)}")
-    if isinstance(value, float):
-        raise RailsConfigError(
-            pointer,
-            f"{what}, got {_shown(value)}: a binary float cannot hold money exactly; "
-            f'write it as a string such as "{value!r}"',
-        )
-    if isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, int) or (isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value)):
-        number = Decimal(value)
-    else:
-        raise RailsConfigError(pointer, f'{what} such as "100" or "0.5", got {_shown(value)}')
-    if not number.is_finite() or number <= ZERO:
-        raise RailsConfigError(pointer, f"{what}, got {_shown(value)}")
-    return number
-
-
-def _whole(value: object, pointer: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):  # 5.0 and True are not counts
-        shown = _shown(value) if isinstance(value, bool | float) or value is None else None
-        shown = shown or f"the {type(value).__name__} {str(value)!r}"
-        raise RailsConfigError(pointer, f"must be a whole number >= {minimum}, got {shown}")
-    if value < minimum:
-        raise RailsConfigError(pointer, f"must be a whole number >= {minimum}, got {value}")
-    return value
-
-
-def _symbol(value: object, pointer: str) -> str:
-    if not (isinstance(value, str) and _SYMBOL.fullmatch(value)):
-        raise RailsConfigError(
-            pointer,
-            f"must be a symbol (1-32 upper-case letters, digits or . _ / : -), got {_shown(value)}",
-        )
-    return value
-
-
-def _symbols(value: object, pointer: str) -> frozenset[str]:
-    # A bare string would become a set of its letters: "GME" must not restrict G, M and E.
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise RailsConfigError(pointer, f"must be a list of symbols, got {_shown(value)}")
-    if isinstance(value, list | tuple):
-        return frozenset(_symbol(s, f"{pointer}/{i}") for i, s in enumerate(value))
-    return frozenset(_symbol(s, pointer) for s in value)
-
-
-def _pair(value: object, pointer: str, names: tuple[str, str]) -> tuple[object, object]:
-    """A {first: .., second: ..} mapping as a tuple; both keys required, no others."""
-    if not isinstance(value, Mapping):
-        raise RailsConfigError(
-            pointer, f"must be a mapping with keys {' and '.join(names)}, got {_shown(value)}"
-        )
-    unknown = sorted(str(k) for k in value if k not in names)
-    if unknown:
-        raise RailsConfigError(
-            f"{pointer}/{_escape(unknown[0])}",
-            f"unknown key; the keys are {' and '.join(names)}",
-        )
-    for name in names:
-        if name not in value:
-            raise RailsConfigError(f"{pointer}/{name}", "required")
-    return value[names[0]], value[names[1]]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RailsConfig:
-    """The limits. None leaves a rail off; kill switch, allowlist, restricted list and duplicate
-    ids always apply. Values are validated on construction (direct or via `from_mapping`), and
-    decimals given as str or int are converted, so an unusable config never exists."""
-
-    restricted: frozenset[str] = frozenset()
-    max_order_qty: Decimal | None = None
-    max_order_notional: Decimal | None = None
-    price_collar_pct: Decimal | None = None  # |limit - ref| / ref * 100 <= pct
-    # A reference older than this many steps is stale; None sets no age bound.
-    max_reference_age_steps: int | None = None
-    max_position: Decimal | None = None  # per symbol, worst case incl. open orders and this one
-    max_gross_exposure: Decimal | None = None  # positions + open orders + this order, valued
-    max_orders_per_step: int | None = None
-    max_orders_per_window: tuple[int, int] | None = None  # (count, window_steps)
-    max_open_orders: int | None = None
-    self_trade_prevention: bool = True
-    kill_switch_rejections: tuple[int, int] | None = None  # (N rejections, window_steps)
-    reference_prices: Mapping[str, Decimal] = field(default_factory=dict)  # as of step 0
-
-    def __post_init__(self) -> None:
-        # Pointers name the plain-data shape users write, e.g. /kill_switch/rejections.
-        def put(name: str, value: object) -> None:
-            object.__setattr__(self, name, value)  # frozen: normalising needs the raw setter
-
-        put("restricted", _symbols(self.restricted, "/restricted"))
-        for name in _DECIMAL_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                put(name, _positive_decimal(value, f"/{name}"))
-        if self.max_reference_age_steps is not None:
-            _whole(self.max_reference_age_steps, "/max_reference_age_steps", 0)
-        for name in ("max_orders_per_step", "max_open_orders"):
-            value = getattr(self, name)
-            if value is not None:
-                _whole(value, f"/{name}", 1)
-        for name, pointer, keys in (
-            ("max_orders_per_window", "/max_orders_per_window", _WINDOW_KEYS),
-            ("kill_switch_rejections", "/kill_switch", _KILL_SWITCH_KEYS),
-        ):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if not (isinstance(value, tuple) and len(value) == 2):
-                raise RailsConfigError(
-                    pointer, f"must be a pair ({', '.join(keys)}), got {_shown(value)}"
-                )
-            put(
-                name,
-                (
-                    _whole(value[0], f"{pointer}/{keys[0]}", 1),
-                    _whole(value[1], f"{pointer}/{keys[1]}", 1),
-                ),
-            )
-        if not isinstance(self.self_trade_prevention, bool):
-            raise RailsConfigError(
-                "/self_trade_prevention",
-                f"must be true or false, got {_shown(self.self_trade_prevention)}",
-            )
-        prices = self.reference_prices
-        if not isinstance(prices, Mapping):
-            raise RailsConfigError(
-                "/reference_prices", f"must be a mapping of symbol to price, got {_shown(prices)}"
-            )
-        checked = {}
-        for symbol, price in prices.items():
-            pointer = f"/reference_prices/{_escape(symbol)}"
-            checked[_symbol(symbol, pointer)] = _positive_decimal(price, pointer)
-        put("reference_prices", MappingProxyType(checked))  # read-only: the config is frozen
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, object]) -> RailsConfig:
-        """The config from plain data (YAML/JSON `config.rails`). Strict: an unknown key, a null,
-        a float or a boolean where a number belongs is a RailsConfigError, never ignored."""
-        if not isinstance(data, Mapping):
-            raise RailsConfigError("", f"the rails config must be a mapping, got {_shown(data)}")
-        unknown = sorted(str(k) for k in data if k not in _CONFIG_KEYS)
-        if unknown:
-            also = f" (also unknown: {', '.join(unknown[1:])})" if unknown[1:] else ""
-            raise RailsConfigError(
-                f"/{_escape(unknown[0])}",
-                f"unknown key{also}; a misspelt safety limit is never ignored. "
-                f"Known keys: {', '.join(_CONFIG_KEYS)}",
-            )
-        for key, value in data.items():
-            if value is None:  # `max_order_qty:` with the value forgotten must not turn a rail off
-                raise RailsConfigError(
-                    f"/{_escape(key)}", "has no value (null); omit the key to leave the rail off"
-                )
-        kwargs: dict[str, object] = {
-            k: v for k, v in data.items() if k not in ("max_orders_per_window", "kill_switch")
-        }
-        if "max_orders_per_window" in data:
-            kwargs["max_orders_per_window"] = _pair(
-                data["max_orders_per_window"], "/max_orders_per_window", _WINDOW_KEYS
-            )
-        if "kill_switch" in data:
-            kwargs["kill_switch_rejections"] = _pair(
-                data["kill_switch"], "/kill_switch", _KILL_SWITCH_KEYS
-            )
-        return cls(**kwargs)  # type: ignore[arg-type]  # values are validated by __post_init__
-
-    def to_payload(self) -> dict[str, object]:
-        """The config in its plain-data shape, decimals as strings (for the audit)."""
-        payload: dict[str, object] = {"restricted": sorted(self.restricted)}
-        for name in _DECIMAL_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                payload[name] = str(value)
-        for name in ("max_reference_age_steps", "max_orders_per_step", "max_open_orders"):
-            if getattr(self, name) is not None:
-                payload[name] = getattr(self, name)
-        if self.max_orders_per_window is not None:
-            count, steps = self.max_orders_per_window
-            payload["max_orders_per_window"] = {"count": count, "steps": steps}
-        payload["self_trade_prevention"] = self.self_trade_prevention
-        if self.kill_switch_rejections is not None:
-            rejections, window = self.kill_switch_rejections
-            payload["kill_switch"] = {"rejections": rejections, "window_steps": window}
-        payload["reference_prices"] = {s: str(p) for s, p in sorted(self.reference_prices.items())}
-        return payload
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -860,76 +613,3 @@ def prune_accepted_steps(steps: Iterable[int], step: int, config: RailsConfig) -
         keep = max(keep, config.max_orders_per_window[1])
     first = step - keep + 1
     return tuple(s for s in steps if s >= first)
-
-
-# --- kill switch (MiFID II RTS 6 Art. 12) ---------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KillSwitchState:
-    engaged: bool = False
-    reason: str = ""
-    since_step: int | None = None
-    rejection_steps: tuple[int, ...] = ()  # recent rail rejections, in-window only: bounded
-    rearmed_step: int | None = None  # the last operator rearm, for the audit
-
-    def to_payload(self) -> dict[str, object]:
-        return {
-            "engaged": self.engaged,
-            "reason": self.reason,
-            "since_step": self.since_step,
-            "rejection_steps": list(self.rejection_steps),
-            "rearmed_step": self.rearmed_step,
-        }
-
-
-def note_rejection(
-    state: KillSwitchState, step: int, config: RailsConfig
-) -> tuple[KillSwitchState, bool]:
-    """Record one rail rejection at `step`; the bool says whether the switch engaged just now.
-
-    N rejections within window_steps consecutive steps (the current one included) engage it.
-    Only in-window steps are kept, at most N of them, so the state stays small however long the
-    session runs. Unconfigured or already engaged: nothing to count. Steps never go backwards;
-    a step before the last recorded one is a caller bug and raises ValueError.
-    """
-    if config.kill_switch_rejections is None or state.engaged:
-        return state, False
-    if state.rejection_steps and step < state.rejection_steps[-1]:
-        raise ValueError(
-            f"rejection at step {step} is before the last recorded one at step "
-            f"{state.rejection_steps[-1]}: steps never go backwards"
-        )
-    limit, window = config.kill_switch_rejections
-    first = step - window + 1
-    recent = tuple(s for s in (*state.rejection_steps, step) if s >= first)[-limit:]
-    if len(recent) < limit:
-        return KillSwitchState(rejection_steps=recent, rearmed_step=state.rearmed_step), False
-    at = ", ".join(str(s) for s in recent)
-    engaged = engage(
-        KillSwitchState(rejection_steps=recent, rearmed_step=state.rearmed_step),
-        step,
-        f"{limit} rail rejection(s) within {window} step(s) (at steps {at})",
-    )
-    return engaged, True
-
-
-def engage(state: KillSwitchState, step: int, reason: str) -> KillSwitchState:
-    """Engage the switch. Never fails (an engage that raised would leave trading on); an already
-    engaged switch keeps its first reason and step, which is the cause the audit must show."""
-    if state.engaged:
-        return state
-    text = reason if isinstance(reason, str) and reason.strip() else "no reason given"
-    return KillSwitchState(
-        engaged=True,
-        reason=text,
-        since_step=step,
-        rejection_steps=state.rejection_steps,
-        rearmed_step=state.rearmed_step,
-    )
-
-
-def rearm(state: KillSwitchState, step: int) -> KillSwitchState:
-    """Re-enable trading after an operator decision (the caller audits who and why). The
-    rejection window is cleared, so old rejections cannot re-engage the switch at once."""
-    return KillSwitchState(rearmed_step=step)

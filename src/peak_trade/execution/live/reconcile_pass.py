@@ -2,7 +2,7 @@
 reconciler's memory to the effects the orchestrator must carry out (records, closes, breaches).
 
 The book is never "fixed" here: the only changes are the closes that the documented timeout
-resolution table orders (`reconciler.RESOLUTION_TABLE`), and those are returned, not applied.
+resolution table orders (`in_flight.RESOLUTION_TABLE`), and those are returned, not applied.
 """
 
 from __future__ import annotations
@@ -15,15 +15,9 @@ from peak_trade.execution.broker.model import OrderStatus
 from peak_trade.execution.broker.protocol import BrokerSnapshot
 from peak_trade.execution.live.book import OrderState
 from peak_trade.execution.live.checks import Breach
-from peak_trade.execution.live.reconciler import (
-    ReconcilerConfig,
-    ReconcileState,
-    Resolution,
-    diff_books,
-    find_timeouts,
-    reconcile,
-    resolve_timeouts,
-)
+from peak_trade.execution.live.in_flight import Resolution, find_timeouts, resolve_timeouts
+from peak_trade.execution.live.reconciler import ReconcileState, diff_books, reconcile
+from peak_trade.execution.live.reconciler_config import ReconcilerConfig
 
 _CLOSES = {
     Resolution.MARK_REJECTED: OrderStatus.REJECTED,
@@ -55,21 +49,8 @@ def reconciliation_pass(
 ) -> PassEffects:
     records: list[tuple[str, dict[str, object]]] = []
     breaches: list[Breach] = []
-    if config.is_due(step):
-        outcome = reconcile(
-            state, diff_books(open_orders, positions, snapshot), step, config.grace_steps
-        )
-        state = outcome.state
-        records += [("reconcile_pending", d.to_payload()) for d in outcome.new_pending]
-        records += [
-            ("reconcile_cleared", {"kind": kind.value, "key": key}) for kind, key in outcome.cleared
-        ]
-        if outcome.escalated:
-            detail = "; ".join(
-                f"{d.kind.value} {d.key}: ours {d.ours}, broker {d.theirs} (for {d.age} step(s))"
-                for d in outcome.escalated
-            )
-            breaches.append(Breach(invariant="book_matches_broker", detail=detail))
+    # Timeouts first: an order the table closes is then compared as closed, so the same order
+    # is never both resolved and escalated as unknown to the broker in one step.
     timeouts = find_timeouts(
         open_orders, cancel_sent_steps, step, config.ack_timeout_steps, config.cancel_timeout_steps
     )
@@ -83,6 +64,23 @@ def reconciliation_pass(
             breaches.append(Breach(invariant="in_flight_orders_resolved", detail=resolution.detail))
         else:
             closes.append((resolution.client_order_id, status))
+    if config.is_due(step):
+        closed = {client_order_id for client_order_id, _ in closes}
+        still_open = {k: v for k, v in open_orders.items() if k not in closed}
+        outcome = reconcile(
+            state, diff_books(still_open, positions, snapshot), step, config.grace_steps
+        )
+        state = outcome.state
+        records += [("reconcile_pending", d.to_payload()) for d in outcome.new_pending]
+        records += [
+            ("reconcile_cleared", {"kind": kind.value, "key": key}) for kind, key in outcome.cleared
+        ]
+        if outcome.escalated:
+            detail = "; ".join(
+                f"{d.kind.value} {d.key}: ours {d.ours}, broker {d.theirs} (for {d.age} step(s))"
+                for d in outcome.escalated
+            )
+            breaches.append(Breach(invariant="book_matches_broker", detail=detail))
     return PassEffects(
         state=state, records=tuple(records), closes=tuple(closes), breaches=tuple(breaches)
     )

@@ -8,7 +8,7 @@ keeps hidden state. Time is the logical step. The caller (the orchestrator) deci
 finding does to the session; this module only says what it found.
 
 Call it after the step's execution reports have been applied, with a snapshot taken after that
-poll, on every step where `ReconcilerConfig.is_due(step)`:
+poll, on every step where `ReconcilerConfig.is_due(step)` (reconciler_config.py):
 
 1. `diff_books(open_orders, positions, snapshot)` lists every `Difference`, sorted by kind (in
    `DifferenceKind` declaration order), then key.
@@ -28,7 +28,8 @@ poll, on every step where `ReconcilerConfig.is_due(step)`:
    values change while it persists (a MISSING_REPORT whose gap grows) keeps its age: the problem
    persists, whatever its size.
 3. `find_timeouts(...)` lists the orders whose ack or cancel is overdue and
-   `resolve_timeouts(...)` looks each up in the snapshot and answers from `RESOLUTION_TABLE`.
+   `resolve_timeouts(...)` looks each up in the snapshot and answers from `RESOLUTION_TABLE`
+   (in_flight.py).
 
 Difference kinds
 ----------------
@@ -65,58 +66,23 @@ snapshot is the broker's statement. So nothing is ever concluded from what the s
 - Positions are compared symbol by symbol on both sides' keys: the session's position in a symbol
   the broker does not list, or the broker's in a symbol the session does not list, is a mismatch
   unless it is 0. An empty positions map from the broker is therefore not agreement.
-- A timed-out order that is not open at the broker is only closed without fills (MARK_REJECTED,
-  MARK_CANCELED) when the broker's position in its symbol equals the session's. Otherwise the
-  finding is NOT_FOUND_POSITION_DIFFERS and the answer is ESCALATE: the order may have traded in
-  reports the session never saw. (The snapshot has positions per symbol, not per order, so a
-  difference caused by another order of the same symbol also escalates: fail closed.)
+- A timed-out order that is not open at the broker is only closed without fills when the
+  broker's position in its symbol equals the session's (see in_flight.py).
 - The reconciler never writes into the book, so no absent value ever becomes a stored 0.
-
-In-flight timeouts and the resolution table
--------------------------------------------
-`find_timeouts` runs after the step's reports are applied. An order is AWAITING_ACK when its
-status is still PENDING_NEW and `step - submitted_step >= ack_timeout_steps`: the broker had the
-polls of steps submitted_step .. submitted_step + K and did not acknowledge. It is AWAITING_CANCEL
-when the session sent a cancel at step c (`cancel_sent_steps`), the order is still open (no
-CANCELED report) and `step - c >= cancel_timeout_steps`. The caller must drop an order from
-`cancel_sent_steps` when a CANCEL_REJECTED (or CANCELED) report arrives, else a rejected cancel
-times out as if unanswered. An order is listed once: AWAITING_ACK wins over AWAITING_CANCEL (the
-ack is the older request, and the order's fate at the broker decides the cancel's). A timeout of
-None disables that check; note that with the ack timeout off, a lost ack alone (the broker shows
-NEW, the session PENDING_NEW, no fill) is never reported: STATUS_COMPATIBLE counts it in flight.
-
-`resolve_timeouts` looks the order up in the snapshot: WORKING when the broker lists it open;
-otherwise NOT_FOUND when the broker's position in the order's symbol equals the session's, else
-NOT_FOUND_POSITION_DIFFERS (the missing-report override). Then:
-
-    in flight        broker finding               resolution
-    awaiting_ack     not_found                    mark_rejected  (never reached the broker)
-    awaiting_ack     not_found_position_differs   escalate       (may have filled unseen)
-    awaiting_ack     working                      escalate       (the ack report is missing)
-    awaiting_cancel  not_found                    mark_canceled  (canceled; keeps its cum_qty)
-    awaiting_cancel  not_found_position_differs   escalate       (fills the session has not seen)
-    awaiting_cancel  working                      escalate       (the cancel did not take)
-
-There is no KEEP_WAITING: the timeout is the configured patience, and an answer that waits again
-would make it unbounded. A broker that shows PENDING_CANCEL after the cancel timeout is WORKING
-and escalates: configure the timeout above the broker's cancel latency.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import Enum
 from types import MappingProxyType
-from typing import Any
 
 from peak_trade.execution.broker.model import ZERO, OrderStatus
 from peak_trade.execution.broker.protocol import BrokerOrderView, BrokerSnapshot
 from peak_trade.execution.live.book import OrderState
-from peak_trade.execution.live.config import HARD_MAX_STEPS
+from peak_trade.execution.live.reconciler_config import _is_whole
 
 S = OrderStatus
 
@@ -381,10 +347,6 @@ class ReconcileOutcome:
         }
 
 
-def _is_whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def reconcile(
     state: ReconcileState, differences: Sequence[Difference], step: int, grace_steps: int
 ) -> ReconcileOutcome:
@@ -421,317 +383,3 @@ def reconcile(
         escalated=tuple(escalated),
         cleared=cleared,
     )
-
-
-# ----------------------------------------------------------------------------- in-flight timeouts
-
-
-class InFlight(Enum):
-    AWAITING_ACK = "awaiting_ack"
-    AWAITING_CANCEL = "awaiting_cancel"
-
-
-class BrokerFinding(Enum):
-    """What the snapshot says about a timed-out order. The snapshot lists open orders only, so
-    "not found" means "not open at the broker" (never sent, rejected, canceled or filled)."""
-
-    NOT_FOUND = "not_found"  # not open, and the broker's position in its symbol equals ours
-    NOT_FOUND_POSITION_DIFFERS = "not_found_position_differs"  # not open, position differs
-    WORKING = "working"  # listed open, in any status
-
-
-class Resolution(Enum):
-    MARK_REJECTED = "mark_rejected"  # close it as rejected: cum_qty stays 0
-    MARK_CANCELED = "mark_canceled"  # close it as canceled: cum_qty kept, leaves_qty 0
-    ESCALATE = "escalate"  # the session must go to ERROR_REQUIRES_OPERATOR
-
-
-_ACK, _CANCEL, _F = InFlight.AWAITING_ACK, InFlight.AWAITING_CANCEL, BrokerFinding
-RESOLUTION_TABLE: dict[tuple[InFlight, BrokerFinding], Resolution] = {
-    (_ACK, _F.NOT_FOUND): Resolution.MARK_REJECTED,  # submitted, never reached the broker
-    (_ACK, _F.NOT_FOUND_POSITION_DIFFERS): Resolution.ESCALATE,  # may have traded unseen
-    (_ACK, _F.WORKING): Resolution.ESCALATE,  # the broker has it, the ack report is missing
-    (_CANCEL, _F.NOT_FOUND): Resolution.MARK_CANCELED,  # the cancel took; no fill unseen
-    (_CANCEL, _F.NOT_FOUND_POSITION_DIFFERS): Resolution.ESCALATE,  # fills we have not seen
-    (_CANCEL, _F.WORKING): Resolution.ESCALATE,  # the cancel did not take
-}
-
-_RESOLUTION_TEXT = {
-    Resolution.MARK_REJECTED: "mark it rejected",
-    Resolution.MARK_CANCELED: "mark it canceled, keeping its cum_qty",
-    Resolution.ESCALATE: "escalate: an operator must reconcile it",
-}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TimeoutResolution:
-    client_order_id: str
-    in_flight: InFlight
-    finding: BrokerFinding
-    resolution: Resolution
-    detail: str
-
-    def to_payload(self) -> dict[str, object]:
-        return {
-            "client_order_id": self.client_order_id,
-            "in_flight": self.in_flight.value,
-            "finding": self.finding.value,
-            "resolution": self.resolution.value,
-            "detail": self.detail,
-        }
-
-
-def _timeout_ok(value: int | None, name: str) -> None:
-    if value is not None and (not _is_whole(value) or value < 0):
-        raise ValueError(f"{name} must be a whole number >= 0 or None, got {value!r}")
-
-
-def find_timeouts(
-    open_orders: Mapping[str, OrderState],
-    cancel_sent_steps: Mapping[str, int],
-    step: int,
-    ack_timeout_steps: int | None,
-    cancel_timeout_steps: int | None,
-) -> list[tuple[str, InFlight]]:
-    """The open orders whose ack or cancel is overdue at `step`, sorted by order id, each listed
-    once (AWAITING_ACK first). A timeout of None disables that check. Entries of
-    `cancel_sent_steps` for orders no longer open are ignored."""
-    _timeout_ok(ack_timeout_steps, "ack_timeout_steps")
-    _timeout_ok(cancel_timeout_steps, "cancel_timeout_steps")
-    found: list[tuple[str, InFlight]] = []
-    for cid in sorted(open_orders):
-        order = open_orders[cid]
-        if (
-            ack_timeout_steps is not None
-            and order.status is OrderStatus.PENDING_NEW
-            and step - order.submitted_step >= ack_timeout_steps
-        ):
-            found.append((cid, InFlight.AWAITING_ACK))
-            continue  # the ack is the older request: its answer decides the cancel's too
-        sent = cancel_sent_steps.get(cid)
-        if (
-            cancel_timeout_steps is not None
-            and sent is not None
-            and step - sent >= cancel_timeout_steps
-        ):
-            found.append((cid, InFlight.AWAITING_CANCEL))
-    return found
-
-
-def resolve_timeouts(
-    timeouts: Iterable[tuple[str, InFlight]],
-    snapshot: BrokerSnapshot,
-    *,
-    open_orders: Mapping[str, OrderState],
-    positions: Mapping[str, Decimal],
-) -> list[TimeoutResolution]:
-    """One resolution per timeout, in the given order, from the snapshot and RESOLUTION_TABLE.
-    `open_orders` and `positions` are the session's (the same ones `find_timeouts` saw): the
-    order's symbol and the session's position in it decide NOT_FOUND against
-    NOT_FOUND_POSITION_DIFFERS. Raises ValueError for an order that is not in `open_orders`."""
-    working = {v.client_order_id: v for v in snapshot.open_orders}
-    resolutions: list[TimeoutResolution] = []
-    for cid, in_flight in timeouts:
-        order = open_orders.get(cid)
-        if order is None:
-            raise ValueError(f"timed-out order {cid} is not among the session's open orders")
-        waiting = (
-            f"{cid} still {order.status.value} since step {order.submitted_step}: no ack"
-            if in_flight is InFlight.AWAITING_ACK
-            else f"{cid} ({order.status.value}): no canceled or cancel-rejected report"
-        )
-        view = working.get(cid)
-        if view is not None:
-            finding = BrokerFinding.WORKING
-            seen = f"the broker shows it open: {_theirs_text(view)}"
-        else:
-            ours_q = positions.get(order.symbol)
-            theirs_q = snapshot.positions.get(order.symbol)
-            ours_v = ZERO if ours_q is None else _qty(ours_q, f"session position of {order.symbol}")
-            theirs_v = (
-                ZERO if theirs_q is None else _qty(theirs_q, f"broker position of {order.symbol}")
-            )
-            compared = (
-                f"the broker has no open order {cid}; its {order.symbol} position "
-                f"{_position_text(theirs_q)}"
-            )
-            if ours_v == theirs_v:
-                finding = BrokerFinding.NOT_FOUND
-                seen = f"{compared} equals the session's {_position_text(ours_q)}"
-            else:
-                finding = BrokerFinding.NOT_FOUND_POSITION_DIFFERS
-                seen = (
-                    f"{compared} differs from the session's {_position_text(ours_q)}: "
-                    "fills the session has not seen"
-                )
-        resolution = RESOLUTION_TABLE[(in_flight, finding)]
-        resolutions.append(
-            TimeoutResolution(
-                client_order_id=cid,
-                in_flight=in_flight,
-                finding=finding,
-                resolution=resolution,
-                detail=f"{waiting}; {seen}: {_RESOLUTION_TEXT[resolution]}",
-            )
-        )
-    return resolutions
-
-
-# ----------------------------------------------------------------------------- configuration
-
-# Per key: the smallest value allowed and whether null (None) is allowed. Every value is a whole
-# number up to HARD_MAX_STEPS.
-_CONFIG_FIELDS: dict[str, tuple[int, bool]] = {
-    "every_steps": (1, False),  # 0 would never reconcile
-    "grace_steps": (0, False),  # 0 escalates a difference at first sight
-    "ack_timeout_steps": (1, True),  # null: no ack timeout; 0 would time out in the submit step
-    "cancel_timeout_steps": (1, True),  # null: no cancel timeout
-}
-
-
-class ReconcilerConfigError(ValueError):
-    """`config.reconciler` is invalid. Each problem starts with the JSON pointer of its value."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("; ".join(self.problems))
-
-
-def _pointer_token(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")  # RFC 6901 escaping
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, Decimal | float):
-        return f"{value} (a {type(value).__name__.lower()})"
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _value_problem(name: str, value: object, pointer: str) -> str | None:
-    minimum, nullable = _CONFIG_FIELDS[name]
-    if value is None and nullable:
-        return None
-    if _is_whole(value) and minimum <= value <= HARD_MAX_STEPS:  # type: ignore[operator]
-        return None
-    # bool, float (5.0 included) and Decimal are refused: a step count is an integer, and YAML
-    # turns "yes" and "1.0" into things that merely look like one.
-    return (
-        f"{pointer}/{name}: must be a whole number >= {minimum}"
-        f"{' or null' if nullable else ''} (at most {HARD_MAX_STEPS}), found {_shown(value)}"
-    )
-
-
-def _config_problems(data: Mapping[Any, object], pointer: str) -> list[str]:
-    problems: list[str] = []
-    for name in _CONFIG_FIELDS:
-        if name in data:
-            problem = _value_problem(name, data[name], pointer)
-            if problem is not None:
-                problems.append(problem)
-    for key in sorted(data, key=repr):
-        if not isinstance(key, str):
-            problems.append(f"{pointer or '(root)'}: keys must be strings, found {key!r}")
-        elif key not in _CONFIG_FIELDS:
-            close = difflib.get_close_matches(key, list(_CONFIG_FIELDS), n=1)
-            hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(_CONFIG_FIELDS)}"
-            problems.append(f"{pointer}/{_pointer_token(key)}: unknown key ({hint})")
-    return problems
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReconcilerConfig:
-    """How often to reconcile and how patient to be. Plain-data shape of `config.reconciler`
-    (every key optional; the values shown are the defaults):
-
-    - every_steps: 1 (reconcile at the steps divisible by it; 1: every step)
-    - grace_steps: 2 (a difference escalates at age >= grace_steps)
-    - ack_timeout_steps: null (an order pending_new this many steps times out; null: off)
-    - cancel_timeout_steps: null (a cancel unanswered this many steps times out; null: off)
-    """
-
-    every_steps: int = 1
-    grace_steps: int = 2
-    ack_timeout_steps: int | None = None
-    cancel_timeout_steps: int | None = None
-
-    def __post_init__(self) -> None:
-        problems = _config_problems(self.to_payload(), "")
-        if problems:
-            raise ReconcilerConfigError(problems)
-
-    @classmethod
-    def from_mapping(cls, data: object, *, pointer: str = "") -> ReconcilerConfig:
-        """Strict: unknown keys and wrong types raise ReconcilerConfigError naming every problem,
-        each starting with its JSON pointer (`pointer` is where `data` sits, e.g. "/reconciler").
-        Missing keys take their defaults."""
-        if not isinstance(data, Mapping):
-            raise ReconcilerConfigError(
-                [f"{pointer or '(root)'}: must be a mapping, found {type(data).__name__}"]
-            )
-        problems = _config_problems(data, pointer)
-        if problems:
-            raise ReconcilerConfigError(problems)
-        return cls(**{name: data[name] for name in _CONFIG_FIELDS if name in data})
-
-    def is_due(self, step: int) -> bool:
-        """Whether the reconciliation runs at `step` (steps count from 1)."""
-        return step % self.every_steps == 0
-
-    def to_payload(self) -> dict[str, object]:
-        return {
-            "every_steps": self.every_steps,
-            "grace_steps": self.grace_steps,
-            "ack_timeout_steps": self.ack_timeout_steps,
-            "cancel_timeout_steps": self.cancel_timeout_steps,
-        }
-
-
-def _steps_schema(name: str, description: str) -> dict[str, object]:
-    minimum, nullable = _CONFIG_FIELDS[name]
-    schema: dict[str, object] = {
-        "description": description,
-        "type": ["integer", "null"] if nullable else "integer",
-        "minimum": minimum,
-        "maximum": HARD_MAX_STEPS,
-    }
-    schema["default"] = ReconcilerConfig().to_payload()[name]
-    return schema
-
-
-# JSON Schema (Draft 2020-12) of `config.reconciler`. Note: jsonschema accepts 5.0 as an integer;
-# from_mapping refuses it (a step count is written as an integer).
-CONFIG_SCHEMA: dict[str, object] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "config.reconciler",
-    "description": (
-        "Reconciliation of the session's book against the broker's snapshot: how often, how "
-        "long a difference may stay pending, and when an unanswered ack or cancel times out."
-    ),
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "every_steps": _steps_schema(
-            "every_steps", "Reconcile at every step divisible by this number (1: every step)."
-        ),
-        "grace_steps": _steps_schema(
-            "grace_steps",
-            "A difference first seen at step s is pending while step - s < grace_steps and "
-            "escalates (ERROR_REQUIRES_OPERATOR) at step - s >= grace_steps; 0 escalates at "
-            "once.",
-        ),
-        "ack_timeout_steps": _steps_schema(
-            "ack_timeout_steps",
-            "An order still pending_new this many steps after its submission step is resolved "
-            "from the broker snapshot; null disables the check.",
-        ),
-        "cancel_timeout_steps": _steps_schema(
-            "cancel_timeout_steps",
-            "An order still open this many steps after its cancel was sent, with no canceled "
-            "or cancel-rejected report, is resolved from the broker snapshot; null disables "
-            "the check.",
-        ),
-    },
-}
