@@ -48,9 +48,17 @@ class _Refused(Exception):
     """A scalar that strict loading refuses; the message says how to write it instead."""
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _scalar_value(node: ScalarNode) -> object:
     """Plain data for a scalar node without an explicit tag, or raise `_Refused`."""
     source = node.value
+    if _SURROGATE.search(source):  # a "\ud800" escape: not text, and it cannot be written as UTF-8
+        raise _Refused(
+            "the text holds a lone surrogate escape (such as \\ud800), which is not valid "
+            "Unicode; write the character itself or remove the escape"
+        )
     if node.style is not None:  # quoted or block scalar: always a string
         return source
     tag = node.tag.removeprefix(_TAG)

@@ -383,6 +383,7 @@ class LiveSessionOrchestrator:
 
     def _refuse(self, operation: str, detail: str) -> NoReturn:
         """Audit an operation the session will not carry out, then raise it to the caller."""
+        self._check_open()  # a closed session records nothing more: SessionClosed instead
         self._record("illegal_operation", {"operation": operation, "detail": detail})
         raise IllegalOperation(detail)
 
