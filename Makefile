@@ -37,3 +37,9 @@ bench:
 bench-quick:
 	@test -x $(BIN)/python || { echo "no $(VENV): run 'make test' first"; exit 2; }
 	$(BIN)/python -m benchmarks --quick
+
+# Soak (docs/reliability.md): the session state machine under the hypothesis `soak` profile,
+# thousands of examples; minutes, so not part of `make test` (which runs the fast `ci` profile).
+soak: $(STAMP)
+	HYPOTHESIS_PROFILE=soak $(BIN)/pytest -q --hypothesis-show-statistics \
+		tests/reliability/test_session_stateful.py
