@@ -57,7 +57,6 @@ from peak_trade.execution.live.reconciler import ReconcileState
 from peak_trade.execution.live.reconciler_config import ReconcilerConfig
 from peak_trade.execution.live.state import (
     STEPPING_STATES,
-    TERMINAL_STATES,
     IllegalTransition,
     SessionState,
     Trigger,
@@ -196,8 +195,7 @@ class LiveSessionOrchestrator:
             raise SessionNotRunning(detail)
         self._step += 1
         step = self._step
-        if self._prices is not None:
-            self._observe_prices(step)
+        self._observe_prices(step)
         if state is S.DRYRUN_ACTIVE:
             self._act_on_intents(step)
         else:
@@ -395,7 +393,8 @@ class LiveSessionOrchestrator:
             raise IllegalOperation(detail)
 
     def _observe_prices(self, step: int) -> None:
-        assert self._prices is not None
+        if self._prices is None:
+            return
         prices = self._prices.prices_for(step)
         if prices:
             self._gate.observe_prices(prices, step)
@@ -661,10 +660,6 @@ class LiveSessionOrchestrator:
     def _check_open(self) -> None:
         if self._closed:
             raise SessionClosed("the session is closed; start a new one")
-
-    @property
-    def is_terminal(self) -> bool:
-        return self._state in TERMINAL_STATES
 
 
 _ENDS_AN_AMEND = frozenset({ExecType.REPLACED, ExecType.REPLACE_REJECTED})
