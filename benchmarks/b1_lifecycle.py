@@ -32,6 +32,10 @@ def run(
         per_order = 0.0
         for n in ns:
             labels = {"sink": sink, "variant": variant}
+            if sink == "file_fsync" and fsync_budget_s <= 0:
+                note = "not run with --quick (reported by the full run, not targeted)"
+                figures.append(skipped("b1_orders_per_s", n, "orders/s", note, **labels))
+                continue
             if sink == "file_fsync" and over_budget(per_order, n, settings.repeats, fsync_budget_s):
                 estimate = per_order * n * settings.repeats
                 note = f"stopped: {settings.repeats} runs would take ~{estimate:.0f} s"
