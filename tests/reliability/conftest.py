@@ -15,7 +15,7 @@ PROFILE_ENV = "HYPOTHESIS_PROFILE"
 
 settings.register_profile(
     "ci",
-    max_examples=100,
+    max_examples=200,
     stateful_step_count=50,
     deadline=None,
     report_multiple_bugs=False,  # a red CI run reports its first bug quickly

@@ -66,7 +66,7 @@ from tests.reliability.conftest import active_profile
 
 ALLOWED = ("AAPL", "MSFT")
 OUTSIDE = "TSLA"  # never in the allowlist
-RESTRICTED = "GME"  # in the allowlist only when the rails restrict it
+RESTRICTED = "GME"  # always in the allowlist; the rails restrict it in some sessions
 REFERENCE = {"AAPL": "190.10", "MSFT": "410.00", "TSLA": "250.00", "GME": "20.00"}
 SCRIPTED_ORDERS = 12  # o-1 .. o-12 get drawn scripts; later ids play the default script
 
