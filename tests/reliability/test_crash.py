@@ -263,15 +263,36 @@ def test_an_fsync_failure_anywhere_in_the_running_session_stops_it_safely(
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a sink failure in a record written outside step() (here the drained transition "
-    "to STOPPED) is never judged: the session ends STOPPED and no record mentions the failure "
-    "(orchestrator._record only collects it in _audit_failures, which only step() checks)",
-)
+def test_an_fsync_failure_before_the_session_runs_lets_no_order_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Preflight records, the PREFLIGHT_PASSED and START transitions: a sink failure in any of
+    them fails preflight or breaches at the first step; no order is ever sent."""
+    states = clean_fsync_states(tmp_path / "clean", monkeypatch)
+    before = [
+        n
+        for n, s in enumerate(states, start=1)
+        if s in (SessionState.INIT, SessionState.PREFLIGHT_OK)
+    ]
+    assert len(before) >= 12  # session_opened + 11 checks + the passed transition
+    for fail_at in [*before, before[-1] + 1]:  # + the START transition
+        directory = tmp_path / f"fail-{fail_at}"
+        session, broker, memory, _, escaped = fsync_session(directory, monkeypatch, fail_at)
+        where = f"fsync failure at call {fail_at}"
+        assert not escaped, where
+        assert session.state in (
+            SessionState.PREFLIGHT_FAILED,
+            SessionState.ERROR_REQUIRES_OPERATOR,
+        ), where
+        assert not [c for _, c in broker.commands if isinstance(c, NewOrder)], where
+        assert failure_records(memory), where
+
+
 def test_an_fsync_failure_during_the_stop_is_recorded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Found by the reliability work: a failure in a record written outside step() was never
+    judged. Now every sink failure is recorded at once in the sinks left (and in the summary)."""
     states = clean_fsync_states(tmp_path / "clean", monkeypatch)
     # The record of the transition to STOPPED (drained): no step follows it to judge the failure.
     stopped = [n for n, s in enumerate(states, start=1) if s is SessionState.STOPPED]
@@ -286,14 +307,10 @@ def test_an_fsync_failure_during_the_stop_is_recorded(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a failed seal on close() escapes as AuditSinkError, not a SessionError; the "
-    "CLI turns it into 'internal error ... this is a bug' (exit 1)",
-)
 def test_an_fsync_failure_while_sealing_is_a_session_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Found by the reliability work: a failed seal escaped close() as AuditSinkError."""
     states = clean_fsync_states(tmp_path / "clean", monkeypatch)
     seal_call = len(states) - 1  # the seal's temporary file, then its directory
     directory = tmp_path / "fail"

@@ -1,8 +1,8 @@
-"""Bugs the reliability work found in the session API, each pinned by a strict xfail.
+"""Bugs the reliability work found in the session API, kept as regression tests.
 
-Each test states the behaviour the promise requires. It fails today (xfail), so the suite stays
-green while the bug stays visible; when a fix lands the test passes, strict xfail turns that into
-a failure, and the mark is removed. Bugs found through files or the CLI are pinned where they
+Each was first pinned by a strict xfail stating the behaviour the promise requires (so the suite
+stayed green while the bug stayed visible); when its fix landed the mark was removed. A new bug
+found this way goes here the same way. Bugs found through files or the CLI are pinned where they
 were found (test_bad_inputs.py, test_crash.py).
 """
 
@@ -17,8 +17,9 @@ from peak_trade.execution.broker.fill_script import parse_broker_spec
 from peak_trade.execution.broker.mock import MockBroker
 from peak_trade.execution.broker.model import NewOrder, Side
 from peak_trade.execution.live.audit import MemorySink
+from peak_trade.execution.live.audit_verify import verify_lines
 from peak_trade.execution.live.config import SessionConfig
-from peak_trade.execution.live.errors import SessionClosed, SessionError
+from peak_trade.execution.live.errors import SessionClosed
 from peak_trade.execution.live.intents import ScriptedIntents, SubmitIntent
 from peak_trade.execution.live.session import build_session
 
@@ -48,13 +49,9 @@ def test_acknowledge_after_close_raises_session_closed() -> None:
         session.acknowledge("", "no operator named")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG rails duplicate_client_order_id: it only sees the book's closed_order_retention "
-    "window, so an id reused after eviction is accepted and sent to the broker (the mock refuses "
-    "it as a duplicate and the session breaches; a real venue might not)",
-)
 def test_a_client_order_id_is_never_accepted_twice_in_a_session() -> None:
+    """Found by the reliability work: the duplicate-id rail saw only the closed_order_retention
+    window, so an id reused after eviction reached the broker again. Fixed by book.used_ids."""
     session, intents, memory, broker = make(closed_order_retention=1)
     intents.add(1, order("o-1"))
     intents.add(3, order("o-2"))
@@ -68,21 +65,35 @@ def test_a_client_order_id_is_never_accepted_twice_in_a_session() -> None:
     assert any(r.get("rule") == "duplicate_client_order_id" for r in refused)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG orchestrator._record: a payload that cannot be encoded (a lone surrogate in an "
-    "order note or a stop reason) makes encode_record raise ValueError, which escapes step() "
-    "unaudited instead of a refused order or a SessionError",
-)
-@pytest.mark.parametrize("where", ["order note", "stop reason"])
-def test_text_that_is_not_unicode_is_refused_not_raised(where: str) -> None:
-    session, intents, _, broker = make()
-    intents.add(1, order("o-1", note="\ud800" if where == "order note" else None))
+def test_an_order_whose_note_is_not_unicode_is_refused_and_recorded() -> None:
+    """Found by the reliability work: a lone surrogate in a note made encode_record raise
+    ValueError out of step(), unaudited."""
+    session, intents, memory, broker = make()
+    intents.add(1, order("o-1", note="\ud800"))
+    intents.add(1, order("\udfff-2"))
     session.preflight()
     session.start()
-    try:
-        session.step()
-        session.request_stop("\ud800 pasted")
-    except SessionError:
-        pass  # a typed, audited refusal is fine
-    assert broker.commands == [] or where == "stop reason"
+    session.step()
+    assert broker.commands == []
+    refused = [json.loads(x)["payload"] for x in memory.lines if '"order_refused"' in x]
+    assert [(r["rule"], r["escaped_text"]) for r in refused] == [("well_formed_order", True)] * 2
+    assert refused[0]["note"] == "\\ud800"  # the six visible characters
+    assert session.state.value == "DRYRUN_ACTIVE"
+    assert verify_lines(memory.lines).ok
+
+
+@pytest.mark.parametrize("reason", ["\ud800 pasted", 1.5, None])
+def test_a_stop_reason_that_is_not_text_still_stops_the_session(reason: object) -> None:
+    session, _, memory, _ = make()
+    session.preflight()
+    session.start()
+    session.step()
+    session.request_stop(reason)  # type: ignore[arg-type]
+    assert session.state.value == "STOPPED"
+    stop = next(json.loads(x) for x in memory.lines if '"stop_requested"' in x)
+    assert (
+        stop["payload"]["reason"]
+        == {str: "\\ud800 pasted", float: "1.5", type(None): "None"}[type(reason)]
+    )
+    assert stop["payload"].get("escaped_text", False) is isinstance(reason, str)
+    assert verify_lines(memory.lines).ok

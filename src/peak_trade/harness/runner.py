@@ -34,6 +34,7 @@ ERROR_KINDS = {
     "LiveBrokerRefused": "live_broker_refused",
     "SessionClosed": "session_closed",
     "IllegalOperation": "illegal_operation",
+    "AuditSealFailed": "audit_seal_failed",
 }
 
 
@@ -96,7 +97,12 @@ def run_scenario(
             prices=intents,
         )
         errors, preflight = _play(session, intents, scenario.steps)
-        session.close()
+        try:
+            session.close()
+        except SessionError as exc:  # a seal that failed: the run cannot pass unnoticed
+            errors.append(
+                RaisedError(kind=ERROR_KINDS[type(exc).__name__], entry=-1, message=str(exc))
+            )
     status = session.status()
     return RunResult(
         scenario=scenario,

@@ -24,8 +24,11 @@ from pathlib import Path
 from typing import Literal, Protocol, get_args
 
 from peak_trade.execution.live.redaction import Redactor
+from peak_trade.execution.live.text import escape_lone_surrogates
 
 GENESIS_HASH = "0" * 64
+# Set in a payload whose lone surrogates were written as \uXXXX escapes (docs/audit-format.md).
+ESCAPED_FLAG = "escaped_text"
 FORMAT = "peak_trade.audit/1"
 
 Payload = Mapping[str, object]
@@ -41,6 +44,10 @@ class AuditError(Exception):
 
 class AuditSinkError(AuditError):
     """A sink cannot be opened or written; the message names the sink, never a secret."""
+
+
+class NotUnicodeText(ValueError):
+    """A record holds a str that UTF-8 cannot encode (a lone surrogate)."""
 
 
 _FLOAT_FREE = frozenset({str, int, bool, type(None), Decimal})
@@ -124,7 +131,7 @@ def encode_record(
     try:
         digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     except UnicodeEncodeError:
-        raise ValueError("The record holds text that is not valid Unicode.") from None
+        raise NotUnicodeText("The record holds text that is not valid Unicode.") from None
     # "hash" sorts before every other key, so splicing it in keeps the line canonical JSON.
     return f'{{"hash":"{digest}",{body[1:]}', digest
 
@@ -299,9 +306,17 @@ class AuditTrail:
             raise ValueError(f"The step must not go back: step {step} follows step {self._step}.")
         safe = self._redactor.redact(payload)  # before hashing: the hash covers what is written
         seq, prev = self.seq + 1, self.head
-        line, digest = encode_record(
-            seq=seq, step=step, type=type, state=state, payload=safe, prev=prev
-        )
+        try:
+            line, digest = encode_record(
+                seq=seq, step=step, type=type, state=state, payload=safe, prev=prev
+            )
+        except NotUnicodeText:
+            # Rare, so it costs the common path nothing: the record is still written, with each
+            # lone surrogate as a visible \uXXXX escape and a flag saying so (never silently).
+            safe = {**escape_lone_surrogates(safe), ESCAPED_FLAG: True}  # type: ignore[dict-item]
+            line, digest = encode_record(
+                seq=seq, step=step, type=type, state=state, payload=safe, prev=prev
+            )
         self.seq, self.head, self._step = seq, digest, step
         failures = []
         for sink in list(self._sinks):

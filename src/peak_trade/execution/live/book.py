@@ -27,6 +27,7 @@ from peak_trade.execution.broker.model import (
     Side,
     report_violations,
 )
+from peak_trade.execution.live.used_ids import UsedIds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,10 +169,16 @@ class SessionBook:
     fills: int = 0
     duplicates: int = 0
     status_counts: dict[str, int] = field(default_factory=dict)  # final status of closed orders
+    # Every id sent in this session, also those evicted from the closed window (~8 bytes each).
+    used_ids: UsedIds = field(default_factory=UsedIds)
 
     def __contains__(self, client_order_id: object) -> bool:
-        """Whether the id is in use: an open order or one in the retained closed window."""
-        return client_order_id in self.open_orders or client_order_id in self.closed_orders
+        """Whether the id was used in this session: open, retained, or sent and evicted since."""
+        return (
+            client_order_id in self.open_orders
+            or client_order_id in self.closed_orders
+            or client_order_id in self.used_ids
+        )
 
     def known(self, client_order_id: str) -> OrderState | None:
         return self.open_orders.get(client_order_id) or self.closed_orders.get(client_order_id)
@@ -179,6 +186,7 @@ class SessionBook:
     def add(self, order: NewOrder, step: int) -> OrderState:
         self.orders_submitted += 1
         state = new_order_state(order, step, self.orders_submitted)
+        self.used_ids.add(order.client_order_id)
         self.open_orders[order.client_order_id] = state
         return state
 

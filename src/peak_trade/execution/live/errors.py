@@ -25,3 +25,7 @@ class IllegalOperation(SessionError):
 
 class SessionClosed(SessionError):
     """The session's audit trail is closed; nothing more can happen in it."""
+
+
+class AuditSealFailed(SessionError):
+    """Closing the audit trail failed: a file sink could not be closed and sealed."""

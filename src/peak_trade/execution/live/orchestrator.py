@@ -36,6 +36,7 @@ from peak_trade.execution.live.checks import (
 )
 from peak_trade.execution.live.config import HARD_MAX_STEPS, SessionConfig
 from peak_trade.execution.live.errors import (
+    AuditSealFailed,
     IllegalOperation,
     LiveBrokerRefused,
     SessionClosed,
@@ -62,6 +63,7 @@ from peak_trade.execution.live.state import (
     Trigger,
     transition,
 )
+from peak_trade.execution.live.text import is_unicode_text
 
 S = SessionState
 
@@ -81,6 +83,7 @@ class SessionStatus:
     audit_records: int
     audit_head: str
     summary: Mapping[str, object] | None = field(default=None)
+    audit_failures: tuple[str, ...] = ()  # each sink failure of the session, as recorded
 
 
 class LiveSessionOrchestrator:
@@ -126,6 +129,9 @@ class LiveSessionOrchestrator:
         self._call_failures: list[str] = []
         self._audit_failures: list[str] = []
         self._sequence_problem: str | None = None
+        # Every distinct sink failure of the session, bounded by the number of sinks (a failed
+        # sink is dropped) plus one ("no sink is left").
+        self._audit_failure_log: list[str] = []
 
     # ----------------------------------------------------------------------------- public API
 
@@ -150,17 +156,29 @@ class LiveSessionOrchestrator:
             "session_opened",
             {"session_id": config.session_id, "config": config.to_payload()},
         )
+        written = tuple(("write", message) for message in self._audit_failures)
         results = run_preflight(
             PreflightFacts(
                 config=config,
                 broker_kind=self._broker_kind(),
-                audit_failures=failures,
+                audit_failures=failures + written,
                 environ_names=self._environ_names,
             )
         )
         for result in results:
             self._record("preflight_check", result.to_payload())
-        failed = tuple(r.name for r in results if not r.ok)
+        if len(self._audit_failures) > len(written):
+            # A sink died while the checks themselves were recorded: judged here, not at a step.
+            late = CheckResult(
+                name="audit_sink_writable",
+                ok=False,
+                detail="audit sink failed while preflight was recorded: "
+                + "; ".join(self._audit_failures[len(written) :]),
+            )
+            results.append(late)
+            self._record("preflight_check", late.to_payload())
+        self._audit_failures.clear()  # judged by preflight
+        failed = tuple(dict.fromkeys(r.name for r in results if not r.ok))
         if failed:
             self._failed_checks = failed
             self._fire(Trigger.PREFLIGHT_FAILED, failed_checks=list(failed))
@@ -270,21 +288,22 @@ class LiveSessionOrchestrator:
 
     def request_stop(self, reason: str) -> None:
         """Graceful stop: no new orders, cancel open ones, drain, then STOPPED."""
-        self._begin_stop(Trigger.STOP_REQUESTED, reason=reason)
+        self._begin_stop(Trigger.STOP_REQUESTED, reason=_as_text(reason))
 
     def cancel(self, reason: str = "safe stop") -> None:
         """Safe stop from any state: accepted everywhere (see state.py)."""
-        self._begin_stop(Trigger.CANCEL, reason=reason)
+        self._begin_stop(Trigger.CANCEL, reason=_as_text(reason))
 
     def acknowledge(self, operator: str, note: str) -> None:
         """An operator takes responsibility for an error; the session then stops."""
         if not isinstance(operator, str) or not operator.strip():
             self._refuse("acknowledge", "acknowledge needs the operator's name")
-        self._begin_stop(Trigger.ACKNOWLEDGE, operator=operator, note=note)
+        self._begin_stop(Trigger.ACKNOWLEDGE, operator=operator, note=_as_text(note))
 
     def engage_kill_switch(self, reason: str) -> None:
         """Operator kill switch: cancel every open order and refuse every new one until rearmed."""
         self._require_gate("engage_kill_switch")
+        reason = _as_text(reason)
         already = self._gate.kill_switch.engaged
         self._gate.engage(self._step, reason)
         self._kill_switch_engaged(reason, source="operator", already_engaged=already)
@@ -299,15 +318,26 @@ class LiveSessionOrchestrator:
         if not isinstance(operator, str) or not operator.strip():
             self._refuse("rearm_kill_switch", "rearm_kill_switch needs the operator's name")
         self._gate.rearm(self._step)
-        self._record("kill_switch_rearmed", {"operator": operator, "note": note})
+        self._record("kill_switch_rearmed", {"operator": operator, "note": _as_text(note)})
 
     def close(self) -> None:
-        """Close the audit trail (file sinks write their seal). Idempotent."""
+        """Close the audit trail (file sinks write their seal). Idempotent.
+
+        A sink that cannot be closed and sealed raises AuditSealFailed (a SessionError): every
+        record is already written and the file verifies as a prefix, but without its seal a cut
+        at a record boundary would go unnoticed, so the caller must know."""
         if self._closed:
             return
         self._record("session_closed", {"final_state": self._state.value})
         self._closed = True
-        self._audit.close()
+        try:
+            self._audit.close()
+        except AuditSinkError as exc:
+            self._audit_failure_log.append(str(exc))
+            raise AuditSealFailed(
+                f"{exc} The records before it are intact; `peak-trade audit verify` checks the "
+                "file, which stays unsealed."
+            ) from None
 
     def status(self) -> SessionStatus:
         return SessionStatus(
@@ -322,6 +352,7 @@ class LiveSessionOrchestrator:
             audit_records=self._audit.seq,
             audit_head=self._audit.head,
             summary=self._summary,
+            audit_failures=tuple(self._audit_failure_log),
         )
 
     # ----------------------------------------------------------------------------- transitions
@@ -459,8 +490,21 @@ class LiveSessionOrchestrator:
     def _submit(self, intent: SubmitIntent, step: int) -> None:
         order = intent.order
         payload = order.to_payload()
-        if intent.note is not None:
-            payload["note"] = intent.note
+        note = intent.note
+        if note is not None:
+            payload["note"] = note
+            if not is_unicode_text(note):  # a lone surrogate or not text: refused, not sent
+                detail = f"the order note {note!r} is not valid Unicode text; fix the note"
+                self._record(
+                    "order_refused",
+                    {
+                        **payload,
+                        "rule": "well_formed_order",
+                        "observed": repr(note),
+                        "detail": detail,
+                    },
+                )
+                return
         if self._audit_failures:
             detail = "the audit sink failed this step; no order leaves unrecorded"
             self._record(
@@ -636,10 +680,20 @@ class LiveSessionOrchestrator:
                 step=self._step, type=type_, state=self._state.value, payload=payload
             )
         except AuditSinkError as exc:
-            self._audit_failures.append(str(exc))
+            self._audit_failed(str(exc))
             return
         if record.seq != expected and self._sequence_problem is None:
             self._sequence_problem = f"audit record {record.seq} written where {expected} was due"
+
+    def _audit_failed(self, message: str) -> None:
+        """A sink failed (and was dropped): say so at once in every sink left, whatever the
+        state, so no loss is silent; in a running step the runtime check also breaches on it."""
+        self._audit_failures.append(message)
+        if message in self._audit_failure_log:
+            return  # "no sink is left" again: said once is enough
+        self._audit_failure_log.append(message)
+        if self._audit.sink_names:  # bounded: each failure of this record drops one more sink
+            self._record("audit_sink_failed", {"detail": message})
 
     def _write_summary(self) -> None:
         book = self._book
@@ -655,6 +709,8 @@ class LiveSessionOrchestrator:
             "failed_checks": list(self._failed_checks),
             "kill_switch_engaged": self._gate.kill_switch.engaged,
         }
+        if self._audit_failure_log:  # only then, so a clean session's summary keeps its shape
+            self._summary["audit_sink_failures"] = list(self._audit_failure_log)
         self._record("session_summary", self._summary)
 
     def _check_open(self) -> None:
@@ -673,6 +729,12 @@ def _refusal_fields(rejection: RailRejection) -> dict[str, object]:
         "observed": rejection.observed,
         "detail": rejection.detail,
     }
+
+
+def _as_text(value: object) -> str:
+    # Operator text from the Python API is recorded, never refused (a stop must always be
+    # possible): anything that is not a str is recorded as its repr.
+    return value if isinstance(value, str) else repr(value)
 
 
 def _configured_bound(config: SessionConfig) -> int:

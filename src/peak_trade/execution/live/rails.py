@@ -11,8 +11,9 @@ returns the first rejection, or None when every rail passes:
  2. symbol_allowlist           the symbol is in the session allowlist.
  3. restricted_list            the symbol is not restricted.
  4. duplicate_client_order_id  the client order id was never used in this session.
- 5. well_formed_order          qty is a finite positive Decimal; a limit order has a finite positive
-                               Decimal limit price; a market order has none.
+ 5. well_formed_order          the id and symbol are valid Unicode text; qty is a finite positive
+                               Decimal; a limit order has a finite positive Decimal limit price; a
+                               market order has none.
  6. max_order_qty              qty <= limit.
  7. reference_price            when a price-based rail is configured (price_collar_pct,
                                max_order_notional, max_gross_exposure), every reference those rails
@@ -74,6 +75,7 @@ from decimal import (
 from peak_trade.execution.broker.model import ZERO, NewOrder, OrderType, Side
 from peak_trade.execution.live.book import OrderState
 from peak_trade.execution.live.rails_config import RailsConfig
+from peak_trade.execution.live.text import is_unicode_text
 
 RAIL_NAMES: tuple[str, ...] = (
     "kill_switch",
@@ -316,6 +318,9 @@ def _shape_problem(order: NewOrder) -> tuple[str, str] | None:
     cid = order.client_order_id
     if not (isinstance(cid, str) and cid):
         return repr(cid), f"client order id {cid!r} is not a non-empty string"
+    for name, text in (("client order id", cid), ("symbol", order.symbol)):
+        if not is_unicode_text(text):  # a lone surrogate: no broker message can carry it
+            return repr(text), f"{name} {text!r} is not valid Unicode text"
     if not isinstance(order.side, Side):
         return repr(order.side), f"side {order.side!r} is not buy or sell"
     if not isinstance(order.order_type, OrderType):
