@@ -7,6 +7,8 @@ from decimal import Decimal
 from enum import Enum
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from peak_trade.execution.live.audit import (
     FORMAT,
@@ -356,3 +358,41 @@ def test_the_trail_refuses_misuse_and_advances_only_on_success():
     trail.close()
     with pytest.raises(AuditError, match="closed"):
         trail.append(step=3, type="t", state="s", payload={})
+
+
+_scalars = st.none() | st.booleans() | st.integers() | st.text() | st.decimals(allow_nan=False)
+_values = st.recursive(
+    _scalars, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(), kids, max_size=3)
+)
+
+
+@given(
+    payload=st.dictionaries(st.text(), _values, max_size=6),
+    type_=st.text(),
+    state=st.text(),
+    seq=st.integers(min_value=1),
+    step=st.integers(min_value=0),
+)
+def test_the_assembled_line_is_canonical_json_of_the_whole_record(payload, type_, state, seq, step):
+    """encode_record assembles the body around the payload's encoding; it must be byte for byte
+    the canonical JSON of the whole six-key object, the format docs/audit-format.md specifies."""
+    prev = "ab" * 32
+    try:
+        whole = canonical_json(
+            {
+                "payload": payload,
+                "prev": prev,
+                "seq": seq,
+                "state": state,
+                "step": step,
+                "type": type_,
+            }
+        )
+        whole.encode("utf-8")
+    except (UnicodeEncodeError, ValueError):
+        return  # lone surrogates: refused either way (test_text covers the escape)
+    digest = hashlib.sha256(whole.encode("utf-8")).hexdigest()
+    line, got = encode_record(
+        seq=seq, step=step, type=type_, state=state, payload=payload, prev=prev
+    )
+    assert (line, got) == ('{"hash":"' + digest + '",' + whole[1:], digest)

@@ -20,6 +20,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Literal, Protocol, get_args
 
@@ -61,6 +62,9 @@ def _default(obj: object) -> object:
     raise TypeError(f"A {type(obj).__name__} cannot be written to the audit trail.")
 
 
+_string = encode_basestring  # a str as json writes it with ensure_ascii=False
+type_ = type  # `type` is a field name in the record functions below
+
 _ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
 )
@@ -85,17 +89,18 @@ def _refuse_floats(obj: object, path: str) -> None:
                 _refuse_floats(item, f"{path}[{index}]")
 
 
-def canonical_json(obj: object) -> str:
-    """Sorted, compact, UTF-8 JSON; Decimal as str, Enum as its value; a float raises TypeError."""
+def canonical_json(obj: object, path: str = "$") -> str:
+    """Sorted, compact, UTF-8 JSON; Decimal as str, Enum as its value; a float raises TypeError
+    naming where it is (`path` names `obj` itself)."""
     try:
         text = _ENCODER.encode(obj)  # first, so json reports a cycle before the walk recurses
     except ValueError:
         with suppress(RecursionError):  # a cycle: json's own error stands
-            _refuse_floats(obj, "$")  # a NaN or infinity: name where it is
+            _refuse_floats(obj, path)  # a NaN or infinity: name where it is
         raise
     # json writes floats itself without asking `default`, so float discipline needs its own walk.
     if type(obj) not in _FLOAT_FREE:
-        _refuse_floats(obj, "$")
+        _refuse_floats(obj, path)
     return text
 
 
@@ -124,16 +129,35 @@ def encode_record(
         raise ValueError("The record's prev must be 64 lowercase hex digits.")
     if not isinstance(payload, Mapping):
         raise TypeError("The record's payload must be a mapping.")
-    payload = payload if isinstance(payload, dict) else dict(payload)
-    body = canonical_json(
-        {"payload": payload, "prev": prev, "seq": seq, "state": state, "step": step, "type": type}
+    return _encode(seq, step, type, state, payload, prev)
+
+
+def _encode(
+    seq: int, step: int, type: str, state: str, payload: Payload, prev: str
+) -> tuple[str, str]:
+    """encode_record without its argument checks, for callers that hold them already.
+
+    The body is canonical JSON of the six-key object, assembled around the payload's own
+    encoding: its keys sort as payload < prev < seq < state < step < type, and ints, 64 hex
+    digits and `_string` come out exactly as json writes them, so only the payload goes through
+    the encoder (test_audit checks the two ways agree byte for byte)."""
+    text = canonical_json(payload if type_(payload) is dict else dict(payload), "$.payload")
+    body = (
+        f'{{"payload":{text},"prev":"{prev}","seq":{seq},"state":{_string(state)},'
+        f'"step":{step},"type":{_string(type)}}}'
     )
     try:
         digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     except UnicodeEncodeError:
         raise NotUnicodeText("The record holds text that is not valid Unicode.") from None
-    # "hash" sorts before every other key, so splicing it in keeps the line canonical JSON.
+    # "hash" sorts before every other key, so putting it first keeps the line canonical JSON.
     return f'{{"hash":"{digest}",{body[1:]}', digest
+
+
+def _checked_encode(
+    seq: int, step: int, type: str, state: str, payload: Payload, prev: str
+) -> tuple[str, str]:
+    return encode_record(seq=seq, step=step, type=type, state=state, payload=payload, prev=prev)
 
 
 class AuditSink(Protocol):
@@ -306,20 +330,26 @@ class AuditTrail:
             raise ValueError(f"The step must not go back: step {step} follows step {self._step}.")
         safe = self._redactor.redact(payload)  # before hashing: the hash covers what is written
         seq, prev = self.seq + 1, self.head
+        if (
+            type_(step) is int
+            and step >= 0
+            and type_(type) is str
+            and type_(state) is str
+            and type_(safe) is dict
+        ):
+            encode = _encode  # the common case: encode_record's checks hold already
+        else:
+            encode = _checked_encode
         try:
-            line, digest = encode_record(
-                seq=seq, step=step, type=type, state=state, payload=safe, prev=prev
-            )
+            line, digest = encode(seq, step, type, state, safe, prev)
         except NotUnicodeText:
             # Rare, so it costs the common path nothing: the record is still written, with each
             # lone surrogate as a visible \uXXXX escape and a flag saying so (never silently).
             safe = {**escape_lone_surrogates(safe), ESCAPED_FLAG: True}  # type: ignore[dict-item]
-            line, digest = encode_record(
-                seq=seq, step=step, type=type, state=state, payload=safe, prev=prev
-            )
+            line, digest = encode(seq, step, type, state, safe, prev)
         self.seq, self.head, self._step = seq, digest, step
         failures = []
-        for sink in list(self._sinks):
+        for sink in tuple(self._sinks):  # a copy: a failed sink is removed while looping
             try:
                 sink.write(line)
             except Exception as exc:  # the other sinks still get the record

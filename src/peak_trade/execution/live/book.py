@@ -96,6 +96,16 @@ class ReportResult:
     violations: tuple[str, ...] = ()
 
 
+# Members as module constants for the per-report path: a module global is one dict lookup, a
+# member read through its Enum class is slower (see broker/model.py).
+_TRADE = ExecType.TRADE
+_REPLACED = ExecType.REPLACED
+_BUY = Side.BUY
+_REJECTED_STATUS = OrderStatus.REJECTED
+_APPLIED = Outcome.APPLIED
+_DUPLICATE = Outcome.DUPLICATE
+
+
 def apply_report(order: OrderState | None, report: ExecutionReport) -> ReportResult:
     """What `report` does to `order` (None when the session does not know the order)."""
     if order is None:
@@ -105,14 +115,14 @@ def apply_report(order: OrderState | None, report: ExecutionReport) -> ReportRes
             violations=(f"report {report.exec_id} for unknown order {report.client_order_id}",),
         )
     if report.exec_id in order.exec_ids:
-        return ReportResult(outcome=Outcome.DUPLICATE, order=order)
+        return ReportResult(outcome=_DUPLICATE, order=order)
     violations = report_violations(report, previous_cum=order.cum_qty)
     exec_type = report.exec_type
     if exec_type in _REJECTS_OF_A_REQUEST:
         # A cancel or replace reject carries the order's current status and changes nothing
         # else (for an unknown order the broker answers with status REJECTED and no quantities).
         updated = replace(order, exec_ids=order.exec_ids | {report.exec_id})
-        if report.status is OrderStatus.REJECTED:
+        if report.status is _REJECTED_STATUS:
             pass  # the broker's answer for an order it does not know: no status to take
         elif report.cum_qty != order.cum_qty:
             # A status that rests on fills we never saw is not ours to take: a missing report.
@@ -122,15 +132,15 @@ def apply_report(order: OrderState | None, report: ExecutionReport) -> ReportRes
             )
         else:
             updated = replace(updated, status=report.status)
-        return ReportResult(outcome=Outcome.APPLIED, order=updated, violations=tuple(violations))
+        return ReportResult(outcome=_APPLIED, order=updated, violations=tuple(violations))
     # A REPLACED report carries the amended quantity; every other report the quantity we sent.
-    expected_qty = report.order_qty if exec_type is ExecType.REPLACED else order.order_qty
+    expected_qty = report.order_qty if exec_type is _REPLACED else order.order_qty
     if (report.symbol, report.side, report.order_qty) != (order.symbol, order.side, expected_qty):
         violations.append(
             f"report describes {report.side.value} {report.order_qty} {report.symbol}, "
             f"the session sent {order.side.value} {order.order_qty} {order.symbol}"
         )
-    is_trade = exec_type is ExecType.TRADE
+    is_trade = exec_type is _TRADE
     if is_trade and order.status.is_closed:
         violations.append(f"trade on an order already {order.status.value}")
     last_px = report.last_px or ZERO
@@ -141,11 +151,18 @@ def apply_report(order: OrderState | None, report: ExecutionReport) -> ReportRes
         # A resent fill we never saw, overtaken by later reports: count the execution, but the
         # order's cumulative quantity and status never move backwards.
         updated = replace(order, notional=notional, fills=fills, exec_ids=exec_ids)
-        return ReportResult(outcome=Outcome.APPLIED, order=updated, violations=tuple(violations))
-    updated = replace(
-        order,
+        return ReportResult(outcome=_APPLIED, order=updated, violations=tuple(violations))
+    # Built directly rather than with dataclasses.replace: this is the hot path of every report,
+    # and replace() costs three times as much. Every field is named, so none is carried wrongly.
+    updated = OrderState(
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=order.side,
         order_qty=expected_qty,
+        order_type=order.order_type,
         limit_price=report.limit_price or order.limit_price,
+        submitted_step=order.submitted_step,
+        number=order.number,
         status=report.status,
         cum_qty=report.cum_qty,
         leaves_qty=report.leaves_qty,
@@ -153,7 +170,7 @@ def apply_report(order: OrderState | None, report: ExecutionReport) -> ReportRes
         exec_ids=exec_ids,
         fills=fills,
     )
-    return ReportResult(outcome=Outcome.APPLIED, order=updated, violations=tuple(violations))
+    return ReportResult(outcome=_APPLIED, order=updated, violations=tuple(violations))
 
 
 @dataclass(slots=True)
@@ -193,19 +210,19 @@ class SessionBook:
     def apply(self, report: ExecutionReport) -> ReportResult:
         previous = self.known(report.client_order_id)
         result = apply_report(previous, report)
-        if result.outcome is Outcome.DUPLICATE:
+        if result.outcome is _DUPLICATE:
             self.duplicates += 1
-        if result.outcome is not Outcome.APPLIED or previous is None or result.order is None:
+        if result.outcome is not _APPLIED or previous is None or result.order is None:
             return result
         updated = result.order
         symbol = updated.symbol
-        if report.exec_type is ExecType.TRADE:
+        if report.exec_type is _TRADE:
             self.fills += 1
-            signed_last = report.last_qty if updated.side is Side.BUY else -report.last_qty
+            signed_last = report.last_qty if updated.side is _BUY else -report.last_qty
             self.positions[symbol] = self.positions.get(symbol, ZERO) + signed_last
         delta_cum = updated.cum_qty - previous.cum_qty
         if delta_cum:
-            signed = delta_cum if updated.side is Side.BUY else -delta_cum
+            signed = delta_cum if updated.side is _BUY else -delta_cum
             self.signed_cum[symbol] = self.signed_cum.get(symbol, ZERO) + signed
         self._store(previous, updated)
         return result

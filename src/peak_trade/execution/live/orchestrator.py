@@ -603,23 +603,20 @@ class LiveSessionOrchestrator:
         for report in reports:  # bounded: one finite batch per poll
             result = book.apply(report)
             payload = report.to_payload()
-            payload["outcome"] = result.outcome.value
+            payload["outcome"] = result.outcome._value_  # `_value_`: see NewOrder.to_payload
             if result.violations:
                 payload["violations"] = list(result.violations)
                 self._report_violations.extend(
                     f"{report.client_order_id} {report.exec_id}: {v}" for v in result.violations
                 )
             self._record("execution_report", payload)
+            order, exec_type = result.order, report.exec_type
+            closed = order is not None and order.status.is_closed
             # A closed order needs no cancel; a rejected cancel is no longer in flight, so a later
             # stop must send a fresh one.
-            if result.outcome is Outcome.APPLIED and (
-                report.exec_type is ExecType.CANCEL_REJECTED
-                or (result.order is not None and result.order.status.is_closed)
-            ):
+            if result.outcome is _APPLIED and (closed or exec_type is _CANCEL_REJECTED):
                 self._cancel_sent_steps.pop(report.client_order_id, None)
-            if report.exec_type in _ENDS_AN_AMEND or (
-                result.order is not None and result.order.status.is_closed
-            ):
+            if closed or exec_type is _REPLACED or exec_type is _REPLACE_REJECTED:
                 self._replace_sent.discard(report.client_order_id)
 
     def _poll_health(self, step: int) -> BrokerHealth | None:
@@ -673,7 +670,8 @@ class LiveSessionOrchestrator:
         return self._audit_open_failures
 
     def _record(self, type_: str, payload: dict[str, object]) -> None:
-        self._open_audit()
+        if self._audit_open_failures is None:  # the first record opens the trail
+            self._open_audit()
         expected = self._audit.seq + 1
         try:
             record = self._audit.append(
@@ -718,7 +716,11 @@ class LiveSessionOrchestrator:
             raise SessionClosed("the session is closed; start a new one")
 
 
-_ENDS_AN_AMEND = frozenset({ExecType.REPLACED, ExecType.REPLACE_REJECTED})
+# Members as module constants for the per-report path (see broker/model.py for why).
+_APPLIED = Outcome.APPLIED
+_CANCEL_REJECTED = ExecType.CANCEL_REJECTED
+_REPLACED = ExecType.REPLACED  # with a REPLACE_REJECTED, ends an amend in flight
+_REPLACE_REJECTED = ExecType.REPLACE_REJECTED
 
 
 def _refusal_fields(rejection: RailRejection) -> dict[str, object]:
