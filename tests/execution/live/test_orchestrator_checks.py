@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from peak_trade.execution.broker.model import ExecType, OrderStatus
-from peak_trade.execution.broker.protocol import BrokerKind
+from peak_trade.execution.broker.protocol import BrokerHealth, BrokerKind
+from peak_trade.execution.live import checks
 from peak_trade.execution.live.book import SessionBook
 from peak_trade.execution.live.checks import (
     PREFLIGHT_CHECKS,
+    RUNTIME_CHECKS,
     StepFacts,
     run_runtime_checks,
 )
@@ -417,3 +422,139 @@ def test_intents_planned_while_stopping_are_recorded_not_acted_on(make_session):
     ignored = session.of_type("intent_ignored")
     assert [(r["payload"]["client_order_id"], r["state"]) for r in ignored] == [("o-2", "STOPPING")]
     assert [c.client_order_id for _, c in broker.commands if hasattr(c, "qty")] == ["o-1"]
+
+
+# --------------------------------------------------------------------------- the quiet-step path
+
+
+class RaisingHealth:
+    """A health answer that cannot say whether it is ok."""
+
+    detail = "?"
+
+    @property
+    def ok(self) -> bool:
+        raise RuntimeError("no answer")
+
+
+def table_breaches(facts: StepFacts, book: SessionBook):
+    """The runtime checks with the all-clear short-cut switched off: every check in the table."""
+    with mock.patch.object(checks, "_all_hold", return_value=False):
+        return run_runtime_checks(facts, book)
+
+
+@st.composite
+def step_facts_and_books(draw):
+    """A quiet step (nothing to report), then up to two things wrong with it: each check's
+    failure, and its near misses (an unhealthy broker within its allowed streak, a flat
+    position listed on one side only), are drawn often enough to be seen."""
+    book = SessionBook()
+    symbols = ["AAPL", "MSFT"]
+    for i in range(draw(st.integers(0, 3))):
+        book.add(order(f"o-{i}", symbol=draw(st.sampled_from(symbols))), 1)
+    for symbol in draw(st.lists(st.sampled_from(symbols), unique=True)):
+        quantity = Decimal(draw(st.sampled_from(["0", "10", "-10"])))
+        book.positions[symbol] = quantity
+        book.signed_cum[symbol] = quantity
+    fields = {
+        "health": draw(st.sampled_from([None, BrokerHealth(ok=True)])),
+        "unhealthy_streak": 0,
+        "max_unhealthy_steps": 0,
+        "allowlist": frozenset(symbols),
+        "report_violations": (),
+        "call_failures": (),
+        "audit_failures": (),
+        "audit_sequence_problem": None,
+        "broker_kind": BrokerKind.MOCK,
+    }
+    wrongs = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "unhealthy",
+                    "unhealthy_within_streak",
+                    "health_raises",
+                    "report_violations",
+                    "call_failures",
+                    "audit_failures",
+                    "audit_sequence_problem",
+                    "not_mock",
+                    "unknown_kind",
+                    "outside_allowlist",
+                    "position_break",
+                    "flat_on_one_side",
+                ]
+            ),
+            max_size=2,
+        )
+    )
+    for wrong in wrongs:
+        if wrong in ("unhealthy", "unhealthy_within_streak"):
+            fields["health"] = BrokerHealth(ok=False, detail="gateway down")
+            fields["unhealthy_streak"] = 1
+            fields["max_unhealthy_steps"] = 0 if wrong == "unhealthy" else 2
+        elif wrong == "health_raises":
+            fields["health"] = RaisingHealth()
+        elif wrong in ("report_violations", "call_failures", "audit_failures"):
+            fields[wrong] = ("something went wrong",)
+        elif wrong == "audit_sequence_problem":
+            fields[wrong] = "audit record 3 written where 2 was due"
+        elif wrong == "not_mock":
+            fields["broker_kind"] = BrokerKind.LIVE
+        elif wrong == "unknown_kind":
+            fields["broker_kind"] = "unknown (RuntimeError)"
+        elif wrong == "outside_allowlist":
+            book.add(order("o-x", symbol="TSLA"), 1)
+        elif wrong == "position_break":
+            symbol = draw(st.sampled_from(symbols))
+            book.signed_cum[symbol] = book.signed_cum.get(symbol, Decimal(0)) + 1
+        elif wrong == "flat_on_one_side":
+            book.positions["IBM"] = Decimal("0.0")  # no break: 0 against an absent 0
+    return StepFacts(**fields), book
+
+
+@settings(max_examples=400, deadline=None)
+@given(step_facts_and_books())
+def test_property_runtime_checks_equal_the_full_table(data):
+    facts, book = data
+    assert run_runtime_checks(facts, book) == table_breaches(facts, book)
+
+
+def test_the_quiet_step_breaks_nothing_and_every_table_check_agrees():
+    book = SessionBook()
+    book.add(order("o-1"), 1)
+    facts = StepFacts(
+        health=BrokerHealth(ok=True),
+        unhealthy_streak=0,
+        max_unhealthy_steps=0,
+        allowlist=frozenset({"AAPL"}),
+        report_violations=(),
+        call_failures=(),
+        audit_failures=(),
+        audit_sequence_problem=None,
+        broker_kind=BrokerKind.MOCK,
+    )
+    assert run_runtime_checks(facts, book) == []
+    assert all(check(facts, book)[0] for _, check in RUNTIME_CHECKS)
+
+
+def test_a_check_that_raises_on_a_quiet_step_is_still_a_breach(monkeypatch):
+    def boom(self):
+        raise ArithmeticError("bad book")
+
+    monkeypatch.setattr(SessionBook, "position_breaks", boom)
+    facts = StepFacts(
+        health=None,
+        unhealthy_streak=0,
+        max_unhealthy_steps=0,
+        allowlist=frozenset({"AAPL"}),
+        report_violations=(),
+        call_failures=(),
+        audit_failures=(),
+        audit_sequence_problem=None,
+        broker_kind=BrokerKind.MOCK,
+    )
+    breaches = run_runtime_checks(facts, SessionBook())
+    assert [(b.invariant, b.detail) for b in breaches] == [
+        ("position_matches_fills", "check raised ArithmeticError: bad book")
+    ]

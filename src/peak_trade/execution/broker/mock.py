@@ -93,6 +93,7 @@ from peak_trade.execution.broker.model import (
     OrderType,
     ReplaceOrder,
     Side,
+    build_report,
 )
 from peak_trade.execution.broker.protocol import (
     BrokerError,
@@ -104,9 +105,31 @@ from peak_trade.execution.broker.protocol import (
 
 _DECIMAL = Context(prec=28, rounding=ROUND_HALF_EVEN)  # fixed, whatever the caller's context
 _HEALTHY = BrokerHealth(ok=True)
-_NO_LEAVES = frozenset({OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
+# Statuses whose report carries leaves 0, by value: a set of str hashes in C, one of members runs
+# Enum.__hash__ in Python, and this is asked for every report.
+_NO_LEAVES = frozenset(
+    s.value for s in (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
+)
 _EMPTY_SCRIPT = OrderScript(actions=())
 _by_seq = attrgetter("seq")
+_FILLS = (Fill, SilentFill)  # a tuple: isinstance with a tuple of classes is the cheapest form
+# Members as module constants for the per-poll paths: `OrderStatus.NEW` goes through the Enum
+# metaclass's attribute hook (about 0.1 us a read), a global read does not.
+_PENDING_NEW, _NEW, _PARTIALLY_FILLED, _FILLED = (
+    OrderStatus.PENDING_NEW,
+    OrderStatus.NEW,
+    OrderStatus.PARTIALLY_FILLED,
+    OrderStatus.FILLED,
+)
+_PENDING_CANCEL, _PENDING_REPLACE = OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE
+_X_NEW, _X_TRADE, _X_REPLACED = ExecType.NEW, ExecType.TRADE, ExecType.REPLACED
+_X_CANCEL_REJECTED, _X_REPLACE_REJECTED = ExecType.CANCEL_REJECTED, ExecType.REPLACE_REJECTED
+_LIMIT = OrderType.LIMIT
+_MOCK_KIND = BrokerKind.MOCK
+_BUY = Side.BUY
+# The most scripts whose facts `submit` remembers (see MockBroker._script_needs_price). A spec's
+# scripts are few; the bound only matters for a spec whose script_for invents a script per order.
+_SCRIPT_MEMORY = 256
 
 _Request = CancelOrder | ReplaceOrder
 
@@ -121,6 +144,7 @@ class _Order:
     seq: int
     due: int  # the step at which the next script action may run
     default_px: Decimal | None  # fill price when the action names none
+    actions: tuple[Action, ...] = ()  # script.actions, held here: read on every poll
     cursor: int = 0
     acked: bool = False
     cum: Decimal = ZERO
@@ -139,19 +163,19 @@ class _Order:
         if self.closed is not None:
             return self.closed
         if self.cancel_due is not None:
-            return OrderStatus.PENDING_CANCEL
+            return _PENDING_CANCEL
         if self.replace_pending is not None:
-            return OrderStatus.PENDING_REPLACE
+            return _PENDING_REPLACE
         if self.cum >= self.order.qty:
-            return OrderStatus.FILLED
+            return _FILLED
         if self.cum > ZERO:
-            return OrderStatus.PARTIALLY_FILLED
-        return OrderStatus.NEW if self.acked else OrderStatus.PENDING_NEW
+            return _PARTIALLY_FILLED
+        return _NEW if self.acked else _PENDING_NEW
 
     @property
     def has_work(self) -> bool:
         return self.closed is None and (
-            self.cursor < len(self.script.actions)
+            self.cursor < len(self.actions)
             or bool(self.requests)
             or self.cancel_due is not None
             or self.replace_pending is not None
@@ -176,6 +200,9 @@ class MockBroker:
         self._unsolicited_plan = sorted(self.spec.unsolicited_reports, key=attrgetter("step"))
         self._restart_plan = sorted(self.spec.restarts, key=attrgetter("at_step"))
         self._history_size = max((r.replay_last for r in self._restart_plan), default=0)
+        # id(script) -> (script, whether one of its fills has no price of its own). The script is
+        # held so that its id cannot be reused while remembered; bounded by _SCRIPT_MEMORY.
+        self._script_facts: dict[int, tuple[OrderScript, bool]] = {}
         self._forget_everything()
 
     def _forget_everything(self) -> None:
@@ -183,6 +210,9 @@ class MockBroker:
         self._last_poll: int | None = None
         self._working: dict[str, _Order] = {}  # open orders, in submission order
         self._active: dict[str, _Order] = {}  # the open orders with work left
+        # Whether _active may be out of submission order: submit appends the newest order, so
+        # only a request re-adding an idle order can break the order. poll sorts only then.
+        self._active_unordered = False
         self._closed: OrderedDict[str, _Order] = OrderedDict()  # the latest closed orders
         self._replies: list[tuple[_Request, _Order | None]] = []  # requests for unknown/closed
         self._unknown_replies = 0
@@ -203,7 +233,7 @@ class MockBroker:
 
     @property
     def kind(self) -> BrokerKind:
-        return BrokerKind.MOCK
+        return _MOCK_KIND  # asked twice per step by the orchestrator's mock guard
 
     # ----------------------------------------------------------------------------- commands
 
@@ -213,26 +243,45 @@ class MockBroker:
         cid = order.client_order_id
         if cid in self._working or cid in self._closed:
             raise BrokerError(f"duplicate client_order_id {cid!r}")
-        script = self.spec.script_for(order)
+        spec = self.spec
+        script = spec.script_for(order)
         if script.fail_submit is not None:
             raise BrokerError(script.fail_submit)
         default_px = order.limit_price
-        if order.order_type is not OrderType.LIMIT or default_px is None:
-            default_px = self.spec.reference_prices.get(order.symbol)
+        if order.order_type is not _LIMIT or default_px is None:
+            default_px = spec.reference_prices.get(order.symbol)
         entry_reject = None
         if order.qty <= ZERO:
             entry_reject = f"order qty must be positive, got {order.qty}"
-        elif default_px is None and any(
-            isinstance(a, Fill | SilentFill) and a.price is None for a in script.actions
-        ):
+        elif default_px is None and self._script_needs_price(script):
             entry_reject = f"no reference price for {order.symbol}"
         if entry_reject is not None:
             script = replace(script, actions=(Reject(reason=entry_reject),))
         self._seq += 1
-        o = _Order(order=order, script=script, seq=self._seq, due=step, default_px=default_px)
+        o = _Order(
+            order=order,
+            script=script,
+            seq=self._seq,
+            due=step,
+            default_px=default_px,
+            actions=script.actions,
+        )
         self._working[cid] = o
         if o.has_work:
-            self._active[cid] = o
+            self._active[cid] = o  # the highest seq so far: _active stays in submission order
+
+    def _script_needs_price(self, script: OrderScript) -> bool:
+        """Whether a fill of `script` names no price (so the order needs a default one). Walked
+        once per script, not per order: most orders share the spec's few scripts."""
+        facts = self._script_facts.get(id(script))
+        if facts is not None and facts[0] is script:
+            return facts[1]
+        needs = any(  # bounded by the script's actions
+            isinstance(a, _FILLS) and a.price is None for a in script.actions
+        )
+        if len(self._script_facts) < _SCRIPT_MEMORY:
+            self._script_facts[id(script)] = (script, needs)
+        return needs
 
     def cancel(self, request: CancelOrder, step: int) -> None:
         self._request(request, step)
@@ -250,7 +299,11 @@ class MockBroker:
             self._replies.append((request, self._closed.get(cid)))
         else:
             o.requests.append(request)
-            self._active[cid] = o
+            active = self._active
+            if cid not in active:
+                # An idle order comes back after newer ones: poll must sort by seq again.
+                self._active_unordered = self._active_unordered or bool(active)
+                active[cid] = o
 
     # ----------------------------------------------------------------------------- reports
 
@@ -273,11 +326,19 @@ class MockBroker:
                     else self._answer_unknown(request)
                 )
             self._replies.clear()
-        if self._active:
-            for o in sorted(self._active.values(), key=_by_seq):
+        active = self._active
+        if active:
+            if self._active_unordered:
+                ordered = sorted(active.values(), key=_by_seq)
+                active.clear()
+                active.update((o.order.client_order_id, o) for o in ordered)
+                self._active_unordered = False
+            else:
+                ordered = list(active.values())  # already in seq order (see _active_unordered)
+            for o in ordered:  # bounded by the open orders with work left
                 self._play(o, step, out)
                 if not o.has_work:
-                    del self._active[o.order.client_order_id]
+                    del active[o.order.client_order_id]
         plan = self._unsolicited_plan
         while self._next_unsolicited < len(plan) and plan[self._next_unsolicited].step <= step:
             out.append(self._unsolicited(plan[self._next_unsolicited], step))
@@ -292,14 +353,14 @@ class MockBroker:
 
     def _play(self, o: _Order, step: int, out: list[ExecutionReport]) -> None:
         requests = o.requests
-        while requests:
+        while requests:  # bounded by the requests received since the last poll
             request = requests.pop(0)
             if o.closed is not None:
                 out.append(self._answer_closed(o, request))
             elif isinstance(request, ReplaceOrder):
                 self._answer_replace(o, request, step, out)
             elif o.cancel_due is not None:
-                out.append(self._report(o, ExecType.CANCEL_REJECTED, "cancel already pending"))
+                out.append(self._report(o, _X_CANCEL_REJECTED, "cancel already pending"))
             else:
                 self._answer_cancel(o, step, out)
         if o.closed is None and o.cancel_due is not None and step >= o.cancel_due:
@@ -307,7 +368,7 @@ class MockBroker:
             self._close(o, OrderStatus.CANCELED, out, ExecType.CANCELED)
         if o.closed is None and o.replace_pending is not None and step >= o.replace_due:
             self._complete_replace(o, o.replace_pending, out)
-        actions = o.script.actions
+        actions = o.actions
         if o.closed is None and o.cursor < len(actions) and step >= o.due:
             action = actions[o.cursor]
             o.cursor += 1
@@ -357,7 +418,7 @@ class MockBroker:
         qty = order.qty if request.new_qty is None else max(request.new_qty, o.cum)
         limit = order.limit_price if request.new_limit_price is None else request.new_limit_price
         o.order = replace(order, qty=qty, limit_price=limit)
-        if order.order_type is OrderType.LIMIT and limit is not None:
+        if order.order_type is _LIMIT and limit is not None:
             o.default_px = limit
         if o.cum >= qty:  # amended to at or below the filled quantity: done at cum
             self._close(o, OrderStatus.FILLED, out, ExecType.REPLACED)
@@ -365,11 +426,11 @@ class MockBroker:
             out.append(self._report(o, ExecType.REPLACED))
 
     def _run(self, o: _Order, action: Action, step: int, out: list[ExecutionReport]) -> None:
-        if isinstance(action, Fill | SilentFill):
+        if isinstance(action, _FILLS):
             self._fill(o, action, out)
         elif isinstance(action, Ack):
             o.acked = True
-            out.append(self._report(o, ExecType.NEW))
+            out.append(self._report(o, _X_NEW))
         elif isinstance(action, Wait):
             o.due = step + action.steps
         elif isinstance(action, Duplicate):
@@ -389,19 +450,19 @@ class MockBroker:
             qty = _DECIMAL.subtract(order.qty, o.cum)
         px = action.price if action.price is not None else o.default_px
         assert px is not None  # submit() turned a fill without a price into an entry reject
-        o.cum = _DECIMAL.add(o.cum, qty)
-        o.notional = _DECIMAL.add(o.notional, _DECIMAL.multiply(qty, px))
-        o.avg_px = _DECIMAL.divide(o.notional, o.cum)
+        cum = o.cum = _DECIMAL.add(o.cum, qty)
+        notional = o.notional = _DECIMAL.add(o.notional, _DECIMAL.multiply(qty, px))
+        o.avg_px = _DECIMAL.divide(notional, cum)
         self._move_position(order.symbol, order.side, qty)
-        report = self._report(o, ExecType.TRADE, last_qty=qty, last_px=px)
+        report = self._report(o, _X_TRADE, last_qty=qty, last_px=px)
         out.append(report)
         if isinstance(action, SilentFill):
             self._lost.append(report)  # sent as far as the broker knows; poll() drops it
-        if o.cum >= order.qty:
-            self._close(o, OrderStatus.FILLED, out)  # the trade report already said FILLED
+        if cum >= order.qty:
+            self._close(o, _FILLED, out)  # the trade report already said FILLED
 
     def _move_position(self, symbol: str, side: Side, qty: Decimal) -> None:
-        signed = qty if side is Side.BUY else -qty
+        signed = qty if side is _BUY else -qty
         self._positions[symbol] = _DECIMAL.add(self._positions.get(symbol, ZERO), signed)
 
     def _close(
@@ -419,11 +480,12 @@ class MockBroker:
         o.closed = status
         if exec_type is not None:
             out.append(self._report(o, exec_type, reason))
-        too_late = f"too late: order {status.value}"
-        if cancel_was_pending:
-            out.append(self._report(o, ExecType.CANCEL_REJECTED, too_late))
-        if replace_was_pending:
-            out.append(self._report(o, ExecType.REPLACE_REJECTED, too_late))
+        if cancel_was_pending or replace_was_pending:  # the text only when a request is answered
+            too_late = f"too late: order {status.value}"
+            if cancel_was_pending:
+                out.append(self._report(o, _X_CANCEL_REJECTED, too_late))
+            if replace_was_pending:
+                out.append(self._report(o, _X_REPLACE_REJECTED, too_late))
         cid = o.order.client_order_id
         del self._working[cid]
         self._remember_closed(o)
@@ -445,21 +507,23 @@ class MockBroker:
         order = o.order
         status = o.status
         o.exec_count += 1
-        report = ExecutionReport(
-            exec_id=f"{order.client_order_id}:{o.exec_count}",
-            client_order_id=order.client_order_id,
-            exec_type=exec_type,
-            status=status,
-            symbol=order.symbol,
-            side=order.side,
-            order_qty=order.qty,
-            cum_qty=o.cum,
-            leaves_qty=ZERO if status in _NO_LEAVES else _DECIMAL.subtract(order.qty, o.cum),
-            last_qty=last_qty,
-            last_px=last_px,
-            avg_px=o.avg_px,
-            reason=reason,
-            limit_price=order.limit_price if exec_type is ExecType.REPLACED else None,
+        cid, qty, cum = order.client_order_id, order.qty, o.cum
+        report = build_report(  # positional, in field order: see model.build_report
+            f"{cid}:{o.exec_count}",  # exec_id
+            cid,  # client_order_id
+            exec_type,
+            status,
+            order.symbol,
+            order.side,
+            qty,  # order_qty
+            cum,  # cum_qty
+            ZERO if status._value_ in _NO_LEAVES else _DECIMAL.subtract(qty, cum),  # leaves_qty
+            last_qty,
+            last_px,
+            o.avg_px,  # avg_px
+            reason,
+            False,  # poss_resend: a resend is a replace() of the report sent before
+            order.limit_price if exec_type is _X_REPLACED else None,  # limit_price
         )
         o.last_report = report
         return report
@@ -536,23 +600,25 @@ class MockBroker:
     def snapshot(self, step: int) -> BrokerSnapshot:
         """Open orders as the broker holds them now (current qty, cum, leaves and status, a
         pending replace included) and its positions, with any `position_drift` due at `step`."""
-        views = tuple(
-            BrokerOrderView(
-                client_order_id=o.order.client_order_id,
-                symbol=o.order.symbol,
-                side=o.order.side,
-                order_qty=o.order.qty,
-                cum_qty=o.cum,
-                leaves_qty=_DECIMAL.subtract(o.order.qty, o.cum),
-                status=o.status,
+        views: list[BrokerOrderView] = []
+        for o in self._working.values():  # bounded by the open orders
+            order, cum = o.order, o.cum
+            views.append(
+                BrokerOrderView(
+                    client_order_id=order.client_order_id,
+                    symbol=order.symbol,
+                    side=order.side,
+                    order_qty=order.qty,
+                    cum_qty=cum,
+                    leaves_qty=_DECIMAL.subtract(order.qty, cum),
+                    status=o.status,
+                )
             )
-            for o in self._working.values()
-        )
         positions = dict(self._positions)
-        for drift in self.spec.position_drift:
+        for drift in self.spec.position_drift:  # bounded by the spec
             if drift.from_step <= step:
                 positions[drift.symbol] = _DECIMAL.add(positions.get(drift.symbol, ZERO), drift.qty)
-        return BrokerSnapshot(step=step, open_orders=views, positions=positions)
+        return BrokerSnapshot(step=step, open_orders=tuple(views), positions=positions)
 
 
 def _reject_type(request: _Request) -> ExecType:

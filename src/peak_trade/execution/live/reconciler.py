@@ -311,6 +311,85 @@ def diff_books(
     return sorted(found, key=lambda d: _sort_key(d.ident))
 
 
+def books_agree(
+    open_orders: Mapping[str, OrderState],
+    positions: Mapping[str, Decimal],
+    snapshot: BrokerSnapshot,
+) -> bool:
+    """True only when `diff_books(open_orders, positions, snapshot)` would return no difference
+    (and not raise): the cheap test for the common step where both books agree, so that the
+    reconciliation pass builds nothing. False means "not shown to agree": the caller then runs
+    `diff_books`, which finds and words every difference (or raises) exactly as without this test.
+
+    It applies diff_books' rules, only stricter: every quantity a finite Decimal, the same open
+    order ids on both sides (each listed once by the broker), per order the same symbol, side,
+    order_qty, cum_qty and leaves_qty and a pair of statuses in STATUS_COMPATIBLE, and per symbol
+    of either side the same position (absent compared as 0). Anything unexpected, an exception
+    included, answers False and so leaves the verdict to diff_books."""
+    try:
+        return _books_agree(open_orders, positions, snapshot)
+    except Exception:  # a malformed input is diff_books' to name (it raises the same way)
+        return False
+
+
+def _books_agree(
+    open_orders: Mapping[str, OrderState],
+    positions: Mapping[str, Decimal],
+    snapshot: BrokerSnapshot,
+) -> bool:
+    dec = Decimal
+    views = snapshot.open_orders
+    count = len(views)
+    if count != len(open_orders):
+        return False
+    # Equal counts, every view's id open in the session and no id listed twice: the two id sets
+    # are equal, so there is no ORDER_UNKNOWN_TO_* and no duplicate view for diff_books to raise.
+    if count > 1 and len({v.client_order_id for v in views}) != count:
+        return False
+    for v in views:  # bounded by the broker's open orders
+        o = open_orders.get(v.client_order_id)
+        if o is None:
+            return False
+        o_qty, o_cum, o_leaves = o.order_qty, o.cum_qty, o.leaves_qty
+        v_qty, v_cum, v_leaves = v.order_qty, v.cum_qty, v.leaves_qty
+        if not (
+            isinstance(o_qty, dec)
+            and isinstance(o_cum, dec)
+            and isinstance(o_leaves, dec)
+            and isinstance(v_qty, dec)
+            and isinstance(v_cum, dec)
+            and isinstance(v_leaves, dec)
+            and o_qty.is_finite()
+            and o_cum.is_finite()
+            and o_leaves.is_finite()
+            and v_qty.is_finite()
+            and v_cum.is_finite()
+            and v_leaves.is_finite()
+            # Equal quantities: no QUANTITY_MISMATCH and, with equal cum, no MISSING_REPORT.
+            and o_qty == v_qty
+            and o_cum == v_cum
+            and o_leaves == v_leaves
+            # `==` on each part is at least as strict as diff_books' tuple comparison.
+            and o.symbol == v.symbol
+            and o.side == v.side
+            and (o.status, v.status) in STATUS_COMPATIBLE
+        ):
+            return False
+    theirs = snapshot.positions
+    for symbol, q in positions.items():  # bounded by the session's symbols
+        if not (isinstance(q, dec) and q.is_finite()):
+            return False
+        t = theirs.get(symbol, ZERO)  # an absent position is compared as 0
+        if not (isinstance(t, dec) and t.is_finite() and t == q):
+            return False
+    # Every broker position a finite Decimal (else diff_books raises), 0 where the session lists
+    # no position; bounded by the broker's symbols.
+    return all(
+        isinstance(q, dec) and q.is_finite() and (symbol in positions or q == ZERO)
+        for symbol, q in theirs.items()
+    )
+
+
 # ----------------------------------------------------------------------------- grace tracking
 
 
@@ -357,6 +436,10 @@ def reconcile(
         raise ValueError(f"grace_steps must be a whole number >= 0, got {grace_steps!r}")
     if not _is_whole(step):
         raise ValueError(f"step must be a whole number, got {step!r}")
+    if not differences and not state.first_seen:
+        # Nothing found now and nothing pending before: the outcome below would be empty. This is
+        # the common step, so the shared empty outcome (immutable) is handed out instead.
+        return NOTHING_FOUND
     current: dict[DifferenceKey, Difference] = {}
     for d in differences:
         current.setdefault(d.ident, d)  # diff_books never repeats a (kind, key); first one wins
@@ -383,3 +466,8 @@ def reconcile(
         escalated=tuple(escalated),
         cleared=cleared,
     )
+
+
+# The outcome of a reconciliation that finds nothing with nothing pending from before: built once
+# and shared (every field is immutable). Its state is the empty state that follows such a step.
+NOTHING_FOUND = ReconcileOutcome(state=ReconcileState(first_seen=MappingProxyType({})))
