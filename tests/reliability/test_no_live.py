@@ -44,13 +44,15 @@ def mock_broker() -> MockBroker:
 
 
 def make(overrides=None, *, broker=None, environ=()):
+    """`environ`: variable names, or a mapping of names to values (then values are read too)."""
     config = SessionConfig.from_mapping({**BASE, **(overrides or {})})
     intents = ScriptedIntents()
     order = NewOrder(client_order_id="o-1", symbol="AAPL", side=Side.BUY, qty=Decimal(10))
     intents.add(1, SubmitIntent(order=order))
     memory = MemorySink()
     broker = mock_broker() if broker is None else broker
-    session = build_session(config, broker, intents, extra_sinks=[memory], environ_names=environ)
+    where = {"environ": environ} if isinstance(environ, dict) else {"environ_names": environ}
+    session = build_session(config, broker, intents, extra_sinks=[memory], **where)
     return session, memory, broker
 
 
@@ -104,6 +106,18 @@ WAYS = {
         {},
         None,
         ("PEAK_TRADE_PROD",),
+        ["live_environment_clear"],
+    ),
+    "PEAK_TRADE_MODE=live in the environment": (
+        {},
+        None,
+        {"HOME": "/home/q", "PEAK_TRADE_MODE": "live"},
+        ["live_environment_clear"],
+    ),
+    "peak_trade_target= PROD in the environment": (
+        {},
+        None,
+        {"peak_trade_target": " PROD "},
         ["live_environment_clear"],
     ),
     "typo at the top level: enabeld": ({"enabeld": True}, None, (), ["config_keys_known"]),
@@ -194,9 +208,25 @@ def test_an_adapter_that_turns_live_after_preflight_receives_nothing() -> None:
 # --- through the command line -------------------------------------------------------------------
 
 
-def test_the_cli_refuses_a_live_environment_variable(tmp_path: Path) -> None:
+def test_a_peak_trade_variable_with_an_ordinary_value_passes_and_no_value_is_recorded() -> None:
+    environ = {"PEAK_TRADE_MODE": "paper", "PEAK_TRADE_TOKEN": "live-s3cr3t-value", "X": "live"}
+    session, memory, _ = make(environ=environ)
+    session.preflight()
+    assert session.state is SessionState.PREFLIGHT_OK
+    assert "s3cr3t" not in "".join(memory.lines)
+    session, memory, _ = make(environ={"PEAK_TRADE_MODE": "LIVE", "PEAK_TRADE_KEY": "live"})
+    session.preflight()
+    check = next(
+        r for r in records(memory) if r["payload"].get("check") == "live_environment_clear"
+    )
+    assert "PEAK_TRADE_KEY, PEAK_TRADE_MODE" in check["payload"]["detail"]
+    assert "LIVE" not in check["payload"]["detail"]  # names only, never a value
+
+
+@pytest.mark.parametrize(("name", "value"), [("PEAK_TRADE_LIVE", "1"), ("PEAK_TRADE_MODE", "live")])
+def test_the_cli_refuses_a_live_environment_variable(tmp_path: Path, name: str, value: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("PEAK_TRADE")}
-    env["PEAK_TRADE_LIVE"] = "1"
+    env[name] = value
     done = subprocess.run(
         [
             sys.executable,
@@ -224,7 +254,7 @@ def test_the_cli_refuses_a_live_environment_variable(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
     check = next(r for r in lines if r["payload"].get("check") == "live_environment_clear")
     assert check["payload"]["ok"] is False
-    assert "PEAK_TRADE_LIVE" in check["payload"]["detail"]
+    assert name in check["payload"]["detail"]
     assert not any(r["type"] == "order_submitted" for r in lines)
     assert not (tmp_path / "evidence").exists() or not any((tmp_path / "evidence").iterdir())
 

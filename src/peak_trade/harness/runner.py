@@ -9,7 +9,6 @@ records their kind and goes on, so a scenario can show that an operation is refu
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -82,7 +81,6 @@ def run_scenario(
                 missing_ok=True
             )  # a new rehearsal, a new trail: never append to an old one
         extra.append(JsonlFileSink(audit_file, name=audit_file.name))
-    names = tuple(os.environ) if environ_names is None else tuple(environ_names)
     # A scenario's own file sink (config.audit.path) lands in a scratch directory.
     with TemporaryDirectory(prefix="peak-trade-") as scratch:
         broker = MockBroker(scenario.broker)
@@ -93,7 +91,7 @@ def run_scenario(
             intents,
             base_dir=Path(scratch),
             extra_sinks=extra,
-            environ_names=names,
+            environ_names=environ_names,  # None: the process environment, names and live values
             prices=intents,
         )
         errors, preflight = _play(session, intents, scenario.steps)

@@ -80,9 +80,6 @@ def new_order_state(order: NewOrder, step: int, number: int = 0) -> OrderState:
     )
 
 
-_REJECTS_OF_A_REQUEST = frozenset({ExecType.CANCEL_REJECTED, ExecType.REPLACE_REJECTED})
-
-
 class Outcome(Enum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"  # exec id already applied: applied once, audited as duplicate
@@ -99,6 +96,8 @@ class ReportResult:
 # Members as module constants for the per-report path: a module global is one dict lookup, a
 # member read through its Enum class is slower (see broker/model.py).
 _TRADE = ExecType.TRADE
+_CANCEL_REJECTED = ExecType.CANCEL_REJECTED  # with REPLACE_REJECTED: the rejects of a request
+_REPLACE_REJECTED = ExecType.REPLACE_REJECTED
 _REPLACED = ExecType.REPLACED
 _BUY = Side.BUY
 _REJECTED_STATUS = OrderStatus.REJECTED
@@ -118,7 +117,7 @@ def apply_report(order: OrderState | None, report: ExecutionReport) -> ReportRes
         return ReportResult(outcome=_DUPLICATE, order=order)
     violations = report_violations(report, previous_cum=order.cum_qty)
     exec_type = report.exec_type
-    if exec_type in _REJECTS_OF_A_REQUEST:
+    if exec_type is _CANCEL_REJECTED or exec_type is _REPLACE_REJECTED:  # identity: no Enum hash
         # A cancel or replace reject carries the order's current status and changes nothing
         # else (for an unknown order the broker answers with status REJECTED and no quantities).
         updated = replace(order, exec_ids=order.exec_ids | {report.exec_id})

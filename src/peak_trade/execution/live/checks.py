@@ -8,7 +8,7 @@ session fails closed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from peak_trade.execution.broker.protocol import BrokerHealth, BrokerKind
@@ -27,6 +27,8 @@ MIN_SECRET_LENGTH = 4
 MAX_DRAIN_STEPS = 10_000
 # Any of these in the environment is someone asking for a live session; peak_trade has none.
 LIVE_ENV_PATTERN = re.compile(r"PEAK_TRADE_\w*(LIVE|ENABLE|REAL|PROD)\w*", re.IGNORECASE)
+# A PEAK_TRADE_* variable whose value is one of these words asks for live, whatever its name.
+LIVE_VALUE_PATTERN = re.compile(r"\s*(live|real|prod|production)\s*", re.IGNORECASE)
 
 PREFLIGHT_CHECKS = (
     "config_keys_known",
@@ -84,6 +86,7 @@ class PreflightFacts:
     broker_kind: object
     audit_failures: tuple[tuple[str, str], ...]
     environ_names: tuple[str, ...]
+    environ_live_values: tuple[str, ...] = ()  # names whose *value* asks for live (see below)
 
 
 def _guarded(name: str, check: Callable[[], tuple[bool, str]]) -> CheckResult:
@@ -127,8 +130,22 @@ def check_live_disabled(config: SessionConfig) -> tuple[bool, str]:
     )
 
 
-def check_live_environment(environ_names: Iterable[str]) -> tuple[bool, str]:
-    asking = sorted(n for n in environ_names if LIVE_ENV_PATTERN.fullmatch(n))
+def live_valued_names(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """Names of PEAK_TRADE_* variables whose value asks for a live session (PEAK_TRADE_MODE=live).
+    Only names leave this function: a value may be a secret, so it is never recorded."""
+    return tuple(
+        sorted(
+            name
+            for name, value in environ.items()  # bounded: the process environment
+            if name.upper().startswith("PEAK_TRADE_") and LIVE_VALUE_PATTERN.fullmatch(value)
+        )
+    )
+
+
+def check_live_environment(
+    environ_names: Iterable[str], live_valued: Iterable[str] = ()
+) -> tuple[bool, str]:
+    asking = sorted({n for n in environ_names if LIVE_ENV_PATTERN.fullmatch(n)} | set(live_valued))
     if asking:
         return False, (
             f"environment variable(s) {', '.join(asking)} ask for a live session; "
@@ -253,7 +270,9 @@ def run_preflight(facts: PreflightFacts) -> list[CheckResult]:
     checks: dict[str, Callable[[], tuple[bool, str]]] = {
         "config_keys_known": lambda: check_config_keys(config),
         "live_disabled": lambda: check_live_disabled(config),
-        "live_environment_clear": lambda: check_live_environment(facts.environ_names),
+        "live_environment_clear": lambda: check_live_environment(
+            facts.environ_names, facts.environ_live_values
+        ),
         "allowlist_valid": lambda: check_allowlist(config),
         "broker_is_mock": lambda: check_broker_is_mock(config, facts.broker_kind),
         "audit_sink_writable": lambda: check_audit_sink(config, facts.audit_failures),

@@ -95,6 +95,7 @@ class LiveSessionOrchestrator:
         intents: IntentSource,
         audit: AuditTrail,
         environ_names: Iterable[str] = (),
+        environ_live_values: Iterable[str] = (),
         prices: ReferencePriceSource | None = None,
     ) -> None:
         self._config = config
@@ -102,6 +103,7 @@ class LiveSessionOrchestrator:
         self._intents = intents
         self._audit = audit
         self._environ_names = tuple(sorted(environ_names))
+        self._environ_live_values = tuple(sorted(environ_live_values))
         self._state = S.INIT
         self._step = 0
         retention = config.closed_order_retention
@@ -163,6 +165,7 @@ class LiveSessionOrchestrator:
                 broker_kind=self._broker_kind(),
                 audit_failures=failures + written,
                 environ_names=self._environ_names,
+                environ_live_values=self._environ_live_values,
             )
         )
         for result in results:
@@ -675,7 +678,7 @@ class LiveSessionOrchestrator:
         expected = self._audit.seq + 1
         try:
             record = self._audit.append(
-                step=self._step, type=type_, state=self._state.value, payload=payload
+                step=self._step, type=type_, state=self._state._value_, payload=payload
             )
         except AuditSinkError as exc:
             self._audit_failed(str(exc))

@@ -7,7 +7,7 @@ the names (never the values) of the process environment for the preflight's live
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from peak_trade.execution.broker.protocol import BrokerAdapter
@@ -18,7 +18,7 @@ from peak_trade.execution.live.audit import (
     JsonlFileSink,
     MemorySink,
 )
-from peak_trade.execution.live.checks import MIN_SECRET_LENGTH
+from peak_trade.execution.live.checks import MIN_SECRET_LENGTH, live_valued_names
 from peak_trade.execution.live.config import FSYNC_POLICIES, SessionConfig
 from peak_trade.execution.live.intents import IntentSource, ReferencePriceSource
 from peak_trade.execution.live.orchestrator import LiveSessionOrchestrator
@@ -75,17 +75,24 @@ def build_session(
     extra_sinks: Sequence[AuditSink] = (),
     environ_names: Iterable[str] | None = None,
     prices: ReferencePriceSource | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> LiveSessionOrchestrator:
     """An orchestrator whose audit goes to the configured sink plus `extra_sinks` (e.g. a memory
-    capture for snapshots). `environ_names` defaults to the names in os.environ."""
+    capture for snapshots). `environ_names` defaults to the names in os.environ; `environ`, to
+    os.environ itself, whose PEAK_TRADE_* values are read for a live request (never recorded);
+    given names without `environ`, no value is read."""
     sinks = [build_configured_sink(config, base_dir), *extra_sinks]
     trail = AuditTrail(sinks, build_redactor(config))
-    names = tuple(os.environ) if environ_names is None else tuple(environ_names)
+    if environ is None and environ_names is None:
+        environ = os.environ
+    names = tuple(environ if environ_names is None else environ_names)  # type: ignore[arg-type]
+    live_values = live_valued_names(environ) if environ is not None else ()
     return LiveSessionOrchestrator(
         config=config,
         broker=broker,
         intents=intents,
         audit=trail,
         environ_names=names,
+        environ_live_values=live_values,
         prices=prices,
     )
