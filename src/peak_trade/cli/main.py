@@ -8,27 +8,20 @@ located lines, path errors as one sentence, and anything unexpected as one "inte
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from peak_trade import __version__
+from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, Context, PathProblem
 from peak_trade.cli.output import err
-from peak_trade.cli.scenario_cmds import (
-    EXIT_BAD_INPUT,
-    EXIT_FAILED,
-    Context,
-    PathProblem,
-    cmd_list,
-    cmd_new,
-    cmd_run,
-    cmd_validate,
-)
-from peak_trade.cli.verify_cmds import cmd_audit_verify, cmd_evidence_verify
 from peak_trade.harness.discovery import DiscoveryError
 from peak_trade.harness.errors import ScenarioError
 from peak_trade.harness.snapshot import DEFAULT_SNAPSHOT_DIR
+
+Handler = Callable[[argparse.Namespace, Context], int]
 
 PROG = "peak-trade"
 EXIT_INTERRUPTED = 130
@@ -39,7 +32,15 @@ _EPILOG = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `argv`, only the command parsers it can reach.
+
+    argparse builds a parser per command, and the ones a run cannot reach are most of the cost of
+    building them. So when `argv` starts with a group (and a command of it), the other groups'
+    commands (and the group's other commands) are left out; they would neither parse nor print
+    anything for it. Anything else (`--help`, a typo, an option first) gets every parser.
+    """
+    group, command = _reachable(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Rehearse a live trading session deterministically against a mock broker.",
@@ -47,64 +48,116 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
+    for name, (help_text, commands) in _COMMANDS.items():
+        group_parser = groups.add_parser(name, help=help_text)
+        actions = group_parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
+        for command_name, (command_help, configure) in commands.items():
+            if group in (None, name) and command in (None, command_name):
+                configure(actions.add_parser(command_name, help=command_help))
+    return parser
 
-    scenario = groups.add_parser("scenario", help="list, validate, run or create scenarios")
-    commands = scenario.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
 
-    listing = commands.add_parser("list", help="list scenarios: id, title, tags")
-    listing.add_argument(
+def _reachable(argv: Sequence[str]) -> tuple[str | None, str | None]:
+    """The group and command `argv` names, None for each it does not name exactly."""
+    if not argv or argv[0] not in _COMMANDS:
+        return None, None
+    group = argv[0]
+    commands = _COMMANDS[group][1]
+    return group, (argv[1] if len(argv) > 1 and argv[1] in commands else None)
+
+
+def _scenario_list(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "paths", nargs="*", default=["scenarios"], metavar="PATH", help="default: scenarios"
     )
-    listing.set_defaults(handler=cmd_list)
+    parser.set_defaults(handler=_lazy("validate_cmds", "cmd_list"))
 
-    validate = commands.add_parser("validate", help="check scenario files, every problem located")
-    validate.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
-    validate.set_defaults(handler=cmd_validate)
 
-    run = commands.add_parser(
-        "run", help="run scenarios, check their expectations and snapshots, write evidence"
-    )
-    run.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
-    run.add_argument(
+def _scenario_validate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    parser.set_defaults(handler=_lazy("validate_cmds", "cmd_validate"))
+
+
+def _scenario_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    parser.add_argument(
         "--audit-dir", type=Path, metavar="DIR", help="write each audit trail to DIR/<id>.jsonl"
     )
-    run.add_argument(
+    parser.add_argument(
         "--evidence-dir",
         type=Path,
         default=Path("evidence"),
         metavar="DIR",
         help="where PASS evidence goes (default: evidence)",
     )
-    run.add_argument("--operator", metavar="NAME", help="who ran the rehearsal, for the evidence")
-    run.add_argument("--json", action="store_true", help="one JSON object per scenario per line")
-    _snapshot_dir_option(run)
-    run.set_defaults(handler=cmd_run)
+    parser.add_argument(
+        "--operator", metavar="NAME", help="who ran the rehearsal, for the evidence"
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per scenario per line")
+    _snapshot_dir_option(parser)
+    parser.set_defaults(handler=_lazy("scenario_cmds", "cmd_run"))
 
-    new = commands.add_parser("new", help="write a commented template scenario that passes")
-    new.add_argument("id", metavar="ID", help="the scenario id, e.g. partial_fill_then_cancel")
-    new.add_argument(
+
+def _scenario_new(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", metavar="ID", help="the scenario id, e.g. partial_fill_then_cancel")
+    parser.add_argument(
         "--dir", type=Path, default=Path("scenarios"), metavar="DIR", help="default: scenarios"
     )
-    new.add_argument("--stdout", action="store_true", help="print the template, write no file")
-    new.set_defaults(handler=cmd_new)
+    parser.add_argument("--stdout", action="store_true", help="print the template, write no file")
+    parser.set_defaults(handler=_lazy("scenario_cmds", "cmd_new"))
 
-    audit = groups.add_parser("audit", help="audit trail tools")
-    audit_commands = audit.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
-    audit_verify = audit_commands.add_parser(
-        "verify", help="verify an audit file's hash chain and seal"
-    )
-    audit_verify.add_argument("file", metavar="FILE")
-    audit_verify.set_defaults(handler=cmd_audit_verify)
 
-    evidence = groups.add_parser("evidence", help="evidence tools")
-    evidence_commands = evidence.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
-    evidence_verify = evidence_commands.add_parser(
-        "verify", help="re-run the scenario an evidence file names and compare its digests"
-    )
-    evidence_verify.add_argument("file", metavar="FILE")
-    _snapshot_dir_option(evidence_verify)
-    evidence_verify.set_defaults(handler=cmd_evidence_verify)
-    return parser
+def _audit_verify(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE")
+    parser.set_defaults(handler=_lazy("verify_cmds", "cmd_audit_verify"))
+
+
+def _evidence_verify(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE")
+    _snapshot_dir_option(parser)
+    parser.set_defaults(handler=_lazy("verify_cmds", "cmd_evidence_verify"))
+
+
+_Configure = Callable[[argparse.ArgumentParser], None]
+# group -> (help, command -> (help, how to configure its parser)), in the order help lists them.
+_COMMANDS: dict[str, tuple[str, dict[str, tuple[str, _Configure]]]] = {
+    "scenario": (
+        "list, validate, run or create scenarios",
+        {
+            "list": ("list scenarios: id, title, tags", _scenario_list),
+            "validate": ("check scenario files, every problem located", _scenario_validate),
+            "run": (
+                "run scenarios, check their expectations and snapshots, write evidence",
+                _scenario_run,
+            ),
+            "new": ("write a commented template scenario that passes", _scenario_new),
+        },
+    ),
+    "audit": (
+        "audit trail tools",
+        {"verify": ("verify an audit file's hash chain and seal", _audit_verify)},
+    ),
+    "evidence": (
+        "evidence tools",
+        {
+            "verify": (
+                "re-run the scenario an evidence file names and compare its digests",
+                _evidence_verify,
+            )
+        },
+    ),
+}
+
+
+def _lazy(module: str, name: str) -> Handler:
+    """The handler `name` of `peak_trade.cli.<module>`, imported only when its command runs: the
+    engine, the runner and the evidence writer cost a cold start that `validate` does not need."""
+
+    def handler(args: argparse.Namespace, ctx: Context) -> int:
+        command: Handler = getattr(importlib.import_module(f"peak_trade.cli.{module}"), name)
+        return command(args, ctx)
+
+    return handler
 
 
 def _snapshot_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -121,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context()
     try:
         try:
-            args = build_parser().parse_args(argv)
+            args = build_parser(argv).parse_args(argv)
         except SystemExit as exc:  # argparse: usage errors exit 2, --help/--version exit 0
             return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
         return int(args.handler(args, ctx))
@@ -142,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err(f"{PROG}: interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:  # the last resort: one line, never a traceback
-        text = ctx.redactor.redact_text(f"{type(exc).__name__}: {exc}")
+        text = ctx.redact_text(f"{type(exc).__name__}: {exc}")
         text = " ".join(text.split())
         err(f"{PROG}: internal error: {text} (this is a bug; please report it)")
         return EXIT_FAILED

@@ -1,20 +1,22 @@
-"""`peak-trade scenario list|validate|run|new`."""
+"""`peak-trade scenario run|new`: the commands that run the engine or write files.
+
+`list` and `validate` only read scenarios and live in validate_cmds.py, so they never import the
+engine this module needs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import shlex
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Context, PathProblem
 from peak_trade.cli.output import display_path, err, out, plural, table
 from peak_trade.cli.template import id_problem, render_template
+from peak_trade.cli.validate_cmds import load_all, no_files, report_problems
 from peak_trade.execution.live.redaction import MIN_SECRET_LENGTH, Redactor
 from peak_trade.execution.live.session import build_redactor
-from peak_trade.harness.discovery import discover_scenarios
-from peak_trade.harness.errors import Problem, ScenarioError
 from peak_trade.harness.evidence import (
     evidence_filename,
     today,
@@ -22,116 +24,29 @@ from peak_trade.harness.evidence import (
     write_text_atomic,
 )
 from peak_trade.harness.expectations import format_failure
-from peak_trade.harness.loader import load_scenario_file, load_scenario_text
-from peak_trade.harness.model import Scenario, build_scenario, load_scenario
+from peak_trade.harness.loader import load_scenario_text
+from peak_trade.harness.model import Scenario, build_scenario
 from peak_trade.harness.snapshot import snapshot_path
 from peak_trade.harness.validate import load_schema, validate_document
 from peak_trade.harness.verdict import Verdict, evaluate
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-class PathProblem(Exception):
-    """A file or folder the user named cannot be used; the message is one sentence."""
-
-    @classmethod
-    def wrap(cls, what: str, path: Path | str, exc: OSError) -> PathProblem:
-        reason = exc.strerror or type(exc).__name__
-        return cls(f"cannot {what} {display_path(path)}: {reason}")
-
-
-@dataclass
-class Context:
-    """What the top-level error handler needs to know: the secrets known so far."""
-
-    redactor: Redactor = field(default_factory=Redactor)
-
-
-@dataclass
-class Loaded:
-    files: list[str]  # as displayed: relative to the working directory when under it
-    scenarios: list[Scenario]
-    problems: list[Problem]
-    invalid: int  # files with at least one problem
-
-
-def load_all(paths: Sequence[str], *, check_duplicates: bool) -> Loaded:
-    """Discover and load every scenario file; collects every problem of every file."""
-    files = discover_scenarios(paths)
-    scenarios: list[Scenario] = []
-    problems: list[Problem] = []
-    invalid = 0
-    first_with_id: dict[str, str] = {}
-    shown = list(dict.fromkeys(display_path(file) for file in files))  # one file, named twice
-    for file in shown:
-        try:
-            scenario = load_scenario(file)
-        except ScenarioError as error:
-            problems.extend(error.problems)
-            invalid += 1
-            continue
-        first = first_with_id.setdefault(scenario.id, scenario.path)
-        if check_duplicates and first != scenario.path:
-            problems.append(_duplicate_id(scenario, first))
-            invalid += 1
-            continue
-        scenarios.append(scenario)
-    return Loaded(files=shown, scenarios=scenarios, problems=problems, invalid=invalid)
-
-
-def _duplicate_id(scenario: Scenario, first: str) -> Problem:
-    try:
-        line, col = load_scenario_file(scenario.path).locate(["id"])
-    except ScenarioError:  # the file changed since it loaded
-        line, col = 1, 1
-    message = (
-        f"duplicate scenario id '{scenario.id}' (also the id of {first}); "
-        "an id names its snapshot, audit file and evidence, so it must be unique"
-    )
-    return Problem(file=scenario.path, line=line, col=col, message=message, json_path="/id")
-
-
-def _no_files(paths: Sequence[str]) -> int:
-    err(f"peak-trade: no scenario files (*.yaml, *.yml) under {', '.join(paths)}")
-    return EXIT_BAD_INPUT
-
-
-def _report_problems(problems: Sequence[Problem]) -> None:
-    for problem in problems:
-        err(problem.format())
-
-
-def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
-    loaded = load_all(args.paths, check_duplicates=False)
-    if not loaded.files:
-        return _no_files(args.paths)
-    rows = [(s.id, s.title, ", ".join(s.tags)) for s in loaded.scenarios]
-    if rows:
-        for line in table(("ID", "TITLE", "TAGS"), rows):
-            out(line)
-    _report_problems(loaded.problems)
-    return EXIT_BAD_INPUT if loaded.problems else EXIT_OK
-
-
-def cmd_validate(args: argparse.Namespace, ctx: Context) -> int:
-    loaded = load_all(args.paths, check_duplicates=True)
-    if not loaded.files:
-        return _no_files(args.paths)
-    _report_problems(loaded.problems)
-    total = len(loaded.files)
-    if loaded.invalid:
-        out(f"{loaded.invalid} of {total} scenario file(s) invalid")
-        return EXIT_BAD_INPUT
-    out(f"{total} scenario file(s) valid")
-    return EXIT_OK
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "Context",
+    "PathProblem",
+    "cmd_new",
+    "cmd_run",
+]
 
 
 def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     loaded = load_all(args.paths, check_duplicates=True)
     if not loaded.files:
-        return _no_files(args.paths)
+        return no_files(args.paths)
     if loaded.invalid:
-        _report_problems(loaded.problems)
+        report_problems(loaded.problems)
         total = len(loaded.files)
         err(f"{loaded.invalid} of {total} scenario file(s) invalid; nothing was run")
         return EXIT_BAD_INPUT

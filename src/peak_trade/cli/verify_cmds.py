@@ -7,8 +7,8 @@ import hashlib
 from pathlib import Path
 
 from peak_trade import __version__
+from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Context
 from peak_trade.cli.output import err, out
-from peak_trade.cli.scenario_cmds import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Context
 from peak_trade.execution.live.audit_verify import verify_file
 from peak_trade.execution.live.redaction import Redactor
 from peak_trade.execution.live.session import build_redactor

@@ -7,12 +7,14 @@ that differs and carry a unified diff, so a failing scenario reads like a code r
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from peak_trade.harness.model import Expectations
-from peak_trade.harness.runner import RunResult
+if TYPE_CHECKING:  # types only: `Mismatch` is imported by modules that must not load the engine
+    from peak_trade.harness.model import Expectations
+    from peak_trade.harness.runner import RunResult
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,8 +76,15 @@ def _subsequence_gap(wanted: Sequence[str], actual: Sequence[str]) -> int | None
     return None
 
 
-def check_expectations(expect: Expectations, result: RunResult) -> list[Mismatch]:
-    records = result.records
+def check_expectations(
+    expect: Expectations,
+    result: RunResult,
+    *,
+    records: Sequence[Mapping[str, object]] | None = None,
+) -> list[Mismatch]:
+    """Every expectation `result` does not meet; `records` are its audit records when the caller
+    has parsed them already (they are only read)."""
+    records = result.records if records is None else records
     types = [str(r["type"]) for r in records]
     payloads = [(str(r["type"]), r["payload"]) for r in records]
     states = [str(p["to"]) for t, p in payloads if t == "transition"]  # type: ignore[index]

@@ -11,6 +11,11 @@ from the source text, never from a binary float. Aliases are expanded with a nod
 depth bound, so an alias bomb or a recursive alias ends with a problem, not a hang or a
 RecursionError. Every problem the walk can find is collected and raised together as one
 `ScenarioLoadError`.
+
+That is the reference path. Most scenario files take a fast path to the very same document:
+libyaml's C parser produces the events, and one pass turns them into data, positions and sources
+(see "the fast path" below). Whatever it is not sure to read exactly like the reference path,
+every document with a problem included, it leaves to the reference path, which alone reports.
 """
 
 from __future__ import annotations
@@ -23,11 +28,21 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from peak_trade.harness.errors import Problem, ScenarioLoadError
-from peak_trade.harness.yaml_scalars import _TAG, _Refused, _scalar_value
+from peak_trade.harness.yaml_scalars import _TAG, _plain_value, _Refused, _scalar_value
 
 __all__ = ["LoadedDocument", "load_scenario_file", "load_scenario_text"]
 
@@ -127,6 +142,10 @@ def load_scenario_text(
         if len(text_or_bytes) > max_bytes:
             raise ScenarioLoadError([_file_problem(path, _too_big(max_bytes, len(text_or_bytes)))])
         text = _decode(text_or_bytes, path)
+    fast = _load_fast(text, max_depth, max_nodes)
+    if fast is not None:
+        return _document(path, fast.root, fast, text_or_bytes)
+    # The reference path: every document the fast path passes on, and every message, come from it.
     root = _compose(text, path, max_depth, max_nodes)
     if root is None or (
         isinstance(root, ScalarNode) and root.tag == _TAG + "null" and root.value == ""
@@ -144,15 +163,20 @@ def load_scenario_text(
         # One report per spot in the text, even when aliases reach it along several paths.
         unique = {(p.line, p.col, p.message): p for p in reversed(walk.problems)}
         raise ScenarioLoadError(unique[key] for key in sorted(unique))
+    return _document(path, data, walk, text_or_bytes)
+
+
+def _document(
+    path: str, data: dict[str, object], tables: _Walk | _FastBuilder, text_or_bytes: str | bytes
+) -> LoadedDocument:
+    raw = text_or_bytes if isinstance(text_or_bytes, bytes) else text_or_bytes.encode()
     return LoadedDocument(
         path=path,
         data=data,
-        positions=walk.positions,
-        key_positions=walk.key_positions,
-        sources=walk.sources,
-        sha256=hashlib.sha256(
-            text_or_bytes if isinstance(text_or_bytes, bytes) else text_or_bytes.encode()
-        ).hexdigest(),
+        positions=tables.positions,
+        key_positions=tables.key_positions,
+        sources=tables.sources,
+        sha256=hashlib.sha256(raw).hexdigest(),
     )
 
 
@@ -251,6 +275,182 @@ def _compose(text: str, path: str, max_depth: int, max_nodes: int) -> Node | Non
     finally:
         if composer is not None:
             composer.dispose()
+
+
+# --- the fast path: libyaml's events, straight to plain data -----------------------------------
+#
+# PyYAML's pure-Python scanner and parser take most of the time of a load. libyaml (the C parser
+# PyYAML wraps) produces the same events several times faster, but its error messages differ and
+# it reads a few rare inputs differently. So the fast path is an optimisation only: it takes plain
+# printable ASCII text ending in a line break (no tabs, no carriage returns, no unterminated last
+# line: where the two parsers' marks and whitespace rules differ), builds in one pass what
+# `_StrictComposer` and `_Walk` would build (data, positions, key positions, sources) under the
+# same bounds, and leaves the document to the reference path at the first sign of anything else:
+# a YAML error, a tag, an anchor or alias, a second document, a bound reached, a root that is not
+# a mapping, or anything the walk would report (a duplicate or non-string key, a merge key, a
+# refused scalar). Inside flow collections it also leaves plain scalars holding a `?` (libyaml
+# keeps them whole, PyYAML ends them there) and empty values (libyaml places them at the next
+# token, PyYAML right after the `:`). The tests compare its documents with the reference path's
+# on the scenario library, the bad-input corpus and generated YAML.
+
+_FAST_TEXT = re.compile(r"(?:[\x20-\x7e]*\n)*")
+# libyaml accepts a comment right after a block scalar's indicators (`|-#`); PyYAML refuses it.
+_BLOCK_HEADER_COMMENT = re.compile(r"[|>][-+1-9]{0,2}#")
+_MERGE = _TAG + "merge"
+_STR = _TAG + "str"
+_QUOTED_OR_PLAIN = ("'", '"', None)
+try:
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # PyYAML built without libyaml: every document takes the reference path
+    _CParser = None
+
+
+class _NotFast(Exception):
+    """The document is for the reference path."""
+
+
+def _load_fast(text: str, max_depth: int, max_nodes: int) -> _FastBuilder | None:
+    """The document as the reference path would load it, or None to let the reference load it."""
+    if (
+        _CParser is None
+        or _StrictComposer.yaml_path_resolvers
+        or not _FAST_TEXT.fullmatch(text)
+        or _BLOCK_HEADER_COMMENT.search(text)
+    ):
+        return None
+    parser = _CParser(text)
+    try:
+        return _FastBuilder(text, max_depth, max_nodes).build(parser.get_event)
+    except (yaml.YAMLError, _NotFast, _Refused):
+        return None
+    finally:
+        parser.dispose()
+
+
+class _FastBuilder:
+    """`_StrictComposer` and `_Walk` in one pass over the events of a document they accept."""
+
+    def __init__(self, text: str, max_depth: int, max_nodes: int) -> None:
+        self.text = text
+        self.max_depth = max_depth
+        self.max_nodes = max_nodes
+        self.visited = 0  # nodes and keys, as the composer and the walk count them
+        self.root: Any = None
+        self.positions: dict[JsonPath, tuple[int, int]] = {}
+        self.key_positions: dict[JsonPath, tuple[int, int]] = {}
+        self.sources: dict[JsonPath, str] = {}
+        # Open collections: [the dict or list, its path, the key awaiting its value or None].
+        self.open: list[list[Any]] = []
+        self.flow = 0  # how many of them are flow collections
+
+    def build(self, next_event: Any) -> _FastBuilder:
+        documents = 0
+        while True:
+            event = next_event()
+            kind = type(event)
+            if kind is ScalarEvent:
+                self.scalar(event)
+            elif kind is MappingStartEvent:
+                self.start(event, {})
+            elif kind is SequenceStartEvent:
+                self.start(event, [])
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                self.flow -= self.open.pop()[3]
+            elif kind is AliasEvent:
+                raise _NotFast
+            elif kind is DocumentStartEvent:
+                documents += 1
+                if documents > 1:  # a second document
+                    raise _NotFast
+            elif kind is StreamEndEvent:
+                if type(self.root) is not dict:  # empty, or not a mapping
+                    raise _NotFast
+                return self
+
+    def enter(self, event: Any) -> tuple[int, int]:
+        """The composer's checks for a node (keys included); its position."""
+        if event.anchor is not None or event.tag is not None or len(self.open) > self.max_depth:
+            raise _NotFast
+        self.visited += 1
+        if self.visited > self.max_nodes:
+            raise _NotFast
+        return (event.start_mark.line + 1, event.start_mark.column + 1)
+
+    def scalar(self, event: ScalarEvent) -> None:
+        where = self.enter(event)
+        source, style = event.value, event.style or None  # libyaml's plain style is ""
+        if self.flow and style is None and (not source or "?" in source):
+            raise _NotFast
+        tag = _resolve_scalar(source, event.implicit)
+        top = self.open[-1] if self.open else None
+        if _wants_key(top):
+            self.key(top, source, style, tag, where)  # type: ignore[arg-type]
+            return
+        path = _child_path(top)
+        value = _plain_value(source, style, tag)
+        self.positions[path] = where
+        if (style is None and (type(value) is not str or tag != _STR)) or (
+            style in _QUOTED_OR_PLAIN and _LITERAL_LOOKING.fullmatch(source)
+        ):
+            written = self.text[event.start_mark.index : event.end_mark.index]
+            self.sources[path] = _ANCHORS.sub("", written)
+        self.attach(top, value)
+
+    def key(self, top: list[Any], source: str, style: str | None, tag: str, where: Any) -> None:
+        """`_Walk.mapping_children` and `_Walk.key` for a key it accepts."""
+        if tag == _MERGE and style is None:
+            raise _NotFast
+        key = _plain_value(source, style, tag)
+        if type(key) is not str or key in top[0]:  # not a string, or a duplicate
+            raise _NotFast
+        top[0][key] = None  # its place in the mapping's order, as the walk gives it
+        self.key_positions[(*top[1], key)] = where
+        top[2] = key
+
+    def start(self, event: Any, container: dict[str, object] | list[object]) -> None:
+        where = self.enter(event)
+        top = self.open[-1] if self.open else None
+        if _wants_key(top):  # a mapping or a list as a key: the walk refuses it
+            raise _NotFast
+        path = _child_path(top)
+        self.positions[path] = where
+        self.attach(top, container)
+        flow = 1 if event.flow_style else 0
+        self.open.append([container, path, None, flow])
+        self.flow += flow
+
+    def attach(self, top: list[Any] | None, value: object) -> None:
+        if top is None:
+            self.root = value
+        elif type(top[0]) is dict:
+            top[0][top[2]] = value
+            top[2] = None
+        else:
+            top[0].append(value)
+
+
+def _wants_key(top: list[Any] | None) -> bool:
+    """Whether the next node in the open collection `top` is a mapping key."""
+    return top is not None and type(top[0]) is dict and top[2] is None
+
+
+def _child_path(top: list[Any] | None) -> JsonPath:
+    """The path of the next node in the open collection `top` (the root's when None)."""
+    if top is None:
+        return ()
+    container, path, key = top[0], top[1], top[2]
+    return (*path, key) if type(container) is dict else (*path, len(container))
+
+
+def _resolve_scalar(value: str, implicit: tuple[bool, bool]) -> str:
+    """The tag `_StrictComposer` (a SafeLoader) resolves for an untagged scalar."""
+    if implicit[0]:
+        resolvers = _StrictComposer.yaml_implicit_resolvers
+        for key in (value[0] if value else "", None):  # by first character, then wildcards
+            for tag, pattern in resolvers.get(key, ()):
+                if pattern.match(value):
+                    return tag
+    return _STR
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, path: str) -> Problem:

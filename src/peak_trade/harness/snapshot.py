@@ -7,28 +7,38 @@ hashes). pytest writes these files through syrupy (`pytest_support`); the CLI on
 
 from __future__ import annotations
 
-import difflib
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from peak_trade.execution.live.audit import canonical_json
-from peak_trade.harness.expectations import Mismatch
+if TYPE_CHECKING:
+    from peak_trade.harness.expectations import Mismatch
+
+# The CLI reads DEFAULT_SNAPSHOT_DIR for every command, so what only rendering and comparing need
+# (the audit encoder, difflib, Mismatch) is imported by the functions that use it.
 
 # Where syrupy's single-file layout puts tests/test_scenarios.py's snapshots.
 DEFAULT_SNAPSHOT_DIR = Path("tests") / "__snapshots__" / "test_scenarios"
 SNAPSHOT_SUFFIX = ".json"
 MAX_DIFF_LINES = 60
 HEADER_LINES = 5  # "{", scenario, count, head, "records": [ -- then one line per record
+_CHAIN = ("hash", "prev")  # left out of each record: the head stands for the whole chain
 
 
 def render_snapshot(scenario_id: str, audit_lines: tuple[str, ...] | list[str], head: str) -> str:
-    records = []
-    for line in audit_lines:
-        record = json.loads(line)
-        record.pop("hash", None)
-        record.pop("prev", None)
-        records.append(canonical_json(record))
-    body = ",\n    ".join(records)
+    return render_records(scenario_id, [json.loads(line) for line in audit_lines], head)
+
+
+def render_records(scenario_id: str, records: Sequence[Mapping[str, object]], head: str) -> str:
+    """`render_snapshot` for audit records already parsed (left as they are)."""
+    from peak_trade.execution.live.audit import canonical_json
+
+    lines = [
+        canonical_json({key: value for key, value in record.items() if key not in _CHAIN})
+        for record in records
+    ]
+    body = ",\n    ".join(lines)
     return (
         "{\n"
         f'  "scenario": {json.dumps(scenario_id)},\n'
@@ -45,6 +55,10 @@ def snapshot_path(snapshot_dir: Path, scenario_id: str) -> Path:
 
 def compare_with_stored(rendered: str, stored: str | None, *, name: str) -> Mismatch | None:
     """None when equal; else a mismatch naming the first differing audit record."""
+    import difflib
+
+    from peak_trade.harness.expectations import Mismatch
+
     if stored is None:
         return Mismatch(
             key="snapshot",

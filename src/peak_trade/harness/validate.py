@@ -4,26 +4,39 @@ Theory of operation: jsonschema (Draft 2020-12, with the format checker) reports
 an instance path but no line; the `LoadedDocument` maps each path to a line and column. Each error
 becomes one sentence at the offending node (schema_problems.py). The validator judges the loader's
 `Decimal` numbers exactly (decimal_validator.py).
+
+Most documents are valid, so a fast exact check answers "valid?" first (decimal_validator.py);
+jsonschema itself, the sentences and the module that writes them are reached only for a document
+it does not accept.
+
+The schema itself must be a valid Draft 2020-12 schema. Checking that against the metaschema costs
+about 80 ms, most of a cold `peak-trade scenario validate`, so the bytes of the scenario schema as
+last checked by the test suite are pinned here by their digest: a schema with exactly those bytes
+is not checked again, any other schema (an edited one included) is checked at its first use.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.resources
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from peak_trade.harness.decimal_validator import _validator_for
+from peak_trade.harness.decimal_validator import _fast_valid, _mark_checked, _validator_for
 from peak_trade.harness.errors import Problem
 from peak_trade.harness.loader import LoadedDocument
-from peak_trade.harness.schema_problems import _Explainer
 
-__all__ = ["load_schema", "validate_document"]
+__all__ = ["CHECKED_SCHEMA_SHA256", "load_schema", "validate_document"]
 
 SCHEMA_NAME = "scenario.schema.json"
 _REPO_SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / SCHEMA_NAME
+
+# sha256 of schemas/scenario.schema.json as tests/harness/test_validate_fast_check.py checks it
+# against the metaschema; that test fails with the new value to pin when the schema changes.
+CHECKED_SCHEMA_SHA256 = "27a5d8b8474ac3beb6af7e92a04ebf49fd4cb03370b2436ef60d925dded40a18"
 
 
 @functools.cache
@@ -35,14 +48,21 @@ def load_schema(path: Path | None = None) -> dict[str, Any]:
     """
     if path is None:
         packaged = importlib.resources.files("peak_trade.harness") / SCHEMA_NAME
-        text = (packaged if packaged.is_file() else _REPO_SCHEMA).read_text(encoding="utf-8")
+        raw = (packaged if packaged.is_file() else _REPO_SCHEMA).read_bytes()
     else:
-        text = Path(path).read_text(encoding="utf-8")
-    return json.loads(text)
+        raw = Path(path).read_bytes()
+    schema: dict[str, Any] = json.loads(raw.decode("utf-8"))
+    if hashlib.sha256(raw).hexdigest() == CHECKED_SCHEMA_SHA256:
+        _mark_checked(schema)
+    return schema
 
 
 def validate_document(doc: LoadedDocument, schema: Mapping[str, Any]) -> list[Problem]:
     """Every schema problem of `doc`, one sentence each, sorted by position; [] when valid."""
+    if _fast_valid(doc.data, schema):
+        return []
+    from peak_trade.harness.schema_problems import _Explainer  # only for a document that may fail
+
     explainer = _Explainer(doc, schema)
     problems: list[Problem] = []
     for error in _validator_for(schema).iter_errors(doc.data):

@@ -8,7 +8,7 @@ from pathlib import Path
 from peak_trade.harness.expectations import Mismatch, check_expectations
 from peak_trade.harness.model import Scenario
 from peak_trade.harness.runner import RunResult, run_scenario
-from peak_trade.harness.snapshot import compare_with_stored, render_snapshot, snapshot_path
+from peak_trade.harness.snapshot import compare_with_stored, render_records, snapshot_path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,8 +31,9 @@ def evaluate(
 ) -> Verdict:
     """Run `scenario`, check its expectations and, when `snapshot_dir` is given, its snapshot."""
     result = run_scenario(scenario, audit_file=audit_file)
-    text = render_snapshot(scenario.id, result.audit_lines, result.head)
-    mismatches = check_expectations(scenario.expect, result)
+    records = result.records  # parsed once, for the snapshot and the expectations
+    text = render_records(scenario.id, records, result.head)
+    mismatches = check_expectations(scenario.expect, result, records=records)
     if snapshot_dir is not None:
         stored_path = snapshot_path(snapshot_dir, scenario.id)
         try:

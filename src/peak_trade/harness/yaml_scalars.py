@@ -53,15 +53,19 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _scalar_value(node: ScalarNode) -> object:
     """Plain data for a scalar node without an explicit tag, or raise `_Refused`."""
-    source = node.value
+    return _plain_value(node.value, node.style, node.tag)
+
+
+def _plain_value(source: str, style: str | None, resolved_tag: str) -> object:
+    """`_scalar_value` for a scalar given as its text, its style and the tag YAML resolved."""
     if _SURROGATE.search(source):  # a "\ud800" escape: not text, and it cannot be written as UTF-8
         raise _Refused(
             "the text holds a lone surrogate escape (such as \\ud800), which is not valid "
             "Unicode; write the character itself or remove the escape"
         )
-    if node.style is not None:  # quoted or block scalar: always a string
+    if style is not None:  # quoted or block scalar: always a string
         return source
-    tag = node.tag.removeprefix(_TAG)
+    tag = resolved_tag.removeprefix(_TAG)
     if tag == "null":
         return None
     if tag == "str" or tag == "bool":
