@@ -396,3 +396,45 @@ def test_the_assembled_line_is_canonical_json_of_the_whole_record(payload, type_
         seq=seq, step=step, type=type_, state=state, payload=payload, prev=prev
     )
     assert (line, got) == ('{"hash":"' + digest + '",' + whole[1:], digest)
+
+
+class _Kind(Enum):
+    A = "a"
+    N = 7
+    D = Decimal("1.50")
+
+
+_any_text = st.text(st.characters(codec="utf-8") | st.sampled_from('\x00\x1f\x7f\u2028"\\'))
+_json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()  # beyond 64 bits too: orjson refuses those, json writes them
+    | st.integers(min_value=-(2**64), max_value=2**64)
+    | _any_text
+    | st.decimals(allow_nan=False)
+    | st.sampled_from(_Kind)
+)
+_json_values = st.recursive(
+    _json_scalars,
+    lambda kids: (
+        st.lists(kids, max_size=4)
+        | st.tuples(kids, kids)
+        | st.dictionaries(_any_text, kids, max_size=4)
+        | st.dictionaries(st.integers() | st.booleans() | st.none(), kids, max_size=2)
+    ),
+)
+
+
+@given(_json_values)
+def test_the_fast_encoder_writes_exactly_what_the_json_module_writes(value):
+    """orjson writes the audit's JSON when it can; it must be byte for byte the json module's
+    canonical form (docs/audit-format.md), or leave the value to the json module."""
+    from peak_trade.execution.live.audit import _ENCODER, _encode_json
+
+    try:
+        expected = _ENCODER.encode(value)
+    except (TypeError, ValueError) as exc:
+        with pytest.raises(type(exc)):
+            _encode_json(value)
+        return
+    assert _encode_json(value) == expected

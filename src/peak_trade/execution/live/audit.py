@@ -24,6 +24,8 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Literal, Protocol, get_args
 
+import orjson
+
 from peak_trade.execution.live.redaction import Redactor
 from peak_trade.execution.live.text import escape_lone_surrogates
 
@@ -68,6 +70,22 @@ type_ = type  # `type` is a field name in the record functions below
 _ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
 )
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS
+
+
+def _encode_json(obj: object) -> str:
+    """`obj` as the json module's canonical form (`_ENCODER`), written by orjson when it can.
+
+    orjson is ~7x faster and writes the same bytes for what it accepts: sorted keys in code point
+    order (UTF-8 byte order is the same), the same escapes, non-ASCII as is, Enums by value,
+    Decimal via `_default` (test_audit compares the two on generated payloads). What it refuses
+    (ints beyond 64 bits, non-str keys, lone surrogates, cycles) goes to the json module, whose
+    result or error then stands; floats, which orjson would write, are refused by the walk in
+    canonical_json either way."""
+    try:
+        return orjson.dumps(obj, default=_default, option=_ORJSON_OPTIONS).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError included
+        return _ENCODER.encode(obj)
 
 
 def _refuse_floats(obj: object, path: str) -> None:
@@ -93,7 +111,7 @@ def canonical_json(obj: object, path: str = "$") -> str:
     """Sorted, compact, UTF-8 JSON; Decimal as str, Enum as its value; a float raises TypeError
     naming where it is (`path` names `obj` itself)."""
     try:
-        text = _ENCODER.encode(obj)  # first, so json reports a cycle before the walk recurses
+        text = _encode_json(obj)  # first, so json reports a cycle before the walk recurses
     except ValueError:
         with suppress(RecursionError):  # a cycle: json's own error stands
             _refuse_floats(obj, path)  # a NaN or infinity: name where it is
