@@ -575,6 +575,8 @@ def rail_self_trade_prevention(
 
 # Names of the rail functions, looked up in the module at each call so that a test can replace one.
 _RAIL_FUNCTIONS = {name: f"rail_{name}" for name in RAIL_NAMES}
+_RAIL_TABLE = tuple(_RAIL_FUNCTIONS.items())  # (rail, function name) in RAIL_NAMES order
+_MODULE = globals()  # the module's namespace itself (live: a replaced rail is seen)
 
 
 def _raised(name: str, exc: BaseException) -> RailRejection:
@@ -597,10 +599,9 @@ def check_order(order: NewOrder, config: RailsConfig, ctx: RailContext) -> RailR
     Never raises: a rail that raises, or answers anything but None or a RailRejection, refuses.
     """
     with localcontext(_EXACT):
-        for name in RAIL_NAMES:
+        for name, function in _RAIL_TABLE:  # bounded: the fifteen rails
             try:
-                rail = globals()[_RAIL_FUNCTIONS[name]]
-                verdict = rail(order, config, ctx)
+                verdict = _MODULE[function](order, config, ctx)
                 if verdict is None:
                     continue
                 if not isinstance(verdict, RailRejection):
