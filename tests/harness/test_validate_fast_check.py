@@ -136,14 +136,18 @@ def test_mutated_documents_are_judged_as_jsonschema_judges_them(data: st.DataObj
     for _ in range(data.draw(st.integers(0, 3))):
         found: list[tuple[Any, Any]] = []
         nodes(doc, found)
+        if len(found) < 2:
+            break  # every key was dropped: nothing left to mutate
         parent, key = data.draw(st.sampled_from(found[1:]))
         action = data.draw(st.sampled_from(["replace", "drop", "add"]))
+        # Copies: sampled_from hands out the same list and dict objects every time, and
+        # mutating a shared one could nest it in itself (a cycle) or leak into later examples.
         if action == "replace":
-            parent[key] = data.draw(VALUES)
+            parent[key] = copy.deepcopy(data.draw(VALUES))
         elif action == "drop":
             del parent[key]
         elif isinstance(parent[key], dict):
-            parent[key][data.draw(KEYS)] = data.draw(VALUES)
+            parent[key][data.draw(KEYS)] = copy.deepcopy(data.draw(VALUES))
     fast, slow = verdicts(doc, SCENARIO_SCHEMA)
     assert fast is None or fast == slow
 
