@@ -237,20 +237,26 @@ def test_order_outside_allowlist_is_refused_before_the_broker(make_session):
     assert session.orchestrator.state is S.DRYRUN_ACTIVE
 
 
+def quiet_facts(**changes: object) -> StepFacts:
+    """A step with nothing to report, AAPL allowed and the mock broker; `changes` override."""
+    fields: dict[str, object] = {
+        "health": None,
+        "unhealthy_streak": 0,
+        "max_unhealthy_steps": 0,
+        "allowlist": frozenset({"AAPL"}),
+        "report_violations": (),
+        "call_failures": (),
+        "audit_failures": (),
+        "audit_sequence_problem": None,
+        "broker_kind": BrokerKind.MOCK,
+    }
+    return StepFacts(**{**fields, **changes})  # type: ignore[arg-type]
+
+
 def test_orders_within_allowlist_invariant_names_the_order():
     book = SessionBook()
     book.add(order("o-9", symbol="TSLA"), 1)
-    facts = StepFacts(
-        health=None,
-        unhealthy_streak=0,
-        max_unhealthy_steps=0,
-        allowlist=frozenset({"AAPL"}),
-        report_violations=(),
-        call_failures=(),
-        audit_failures=(),
-        audit_sequence_problem=None,
-        broker_kind=BrokerKind.MOCK,
-    )
+    facts = quiet_facts()
     breaches = run_runtime_checks(facts, book)
     assert [(b.invariant, b.detail) for b in breaches] == [
         ("orders_within_allowlist", "orders outside the allowlist: o-9 (TSLA)")
@@ -523,17 +529,7 @@ def test_property_runtime_checks_equal_the_full_table(data):
 def test_the_quiet_step_breaks_nothing_and_every_table_check_agrees():
     book = SessionBook()
     book.add(order("o-1"), 1)
-    facts = StepFacts(
-        health=BrokerHealth(ok=True),
-        unhealthy_streak=0,
-        max_unhealthy_steps=0,
-        allowlist=frozenset({"AAPL"}),
-        report_violations=(),
-        call_failures=(),
-        audit_failures=(),
-        audit_sequence_problem=None,
-        broker_kind=BrokerKind.MOCK,
-    )
+    facts = quiet_facts(health=BrokerHealth(ok=True))
     assert run_runtime_checks(facts, book) == []
     assert all(check(facts, book)[0] for _, check in RUNTIME_CHECKS)
 
@@ -543,17 +539,7 @@ def test_a_check_that_raises_on_a_quiet_step_is_still_a_breach(monkeypatch):
         raise ArithmeticError("bad book")
 
     monkeypatch.setattr(SessionBook, "position_breaks", boom)
-    facts = StepFacts(
-        health=None,
-        unhealthy_streak=0,
-        max_unhealthy_steps=0,
-        allowlist=frozenset({"AAPL"}),
-        report_violations=(),
-        call_failures=(),
-        audit_failures=(),
-        audit_sequence_problem=None,
-        broker_kind=BrokerKind.MOCK,
-    )
+    facts = quiet_facts()
     breaches = run_runtime_checks(facts, SessionBook())
     assert [(b.invariant, b.detail) for b in breaches] == [
         ("position_matches_fills", "check raised ArithmeticError: bad book")
