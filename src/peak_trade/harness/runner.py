@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -81,15 +82,21 @@ def run_scenario(
                 missing_ok=True
             )  # a new rehearsal, a new trail: never append to an old one
         extra.append(JsonlFileSink(audit_file, name=audit_file.name))
-    # A scenario's own file sink (config.audit.path) lands in a scratch directory.
-    with TemporaryDirectory(prefix="peak-trade-") as scratch:
+    # A scenario's own file sink (config.audit.path) lands in a scratch directory; most scenarios
+    # audit to memory and need none (creating and removing one costs more than a short run).
+    scratch_dir = (
+        TemporaryDirectory(prefix="peak-trade-")
+        if scenario.config.audit.sink != "memory"
+        else nullcontext(None)
+    )
+    with scratch_dir as scratch:
         broker = MockBroker(scenario.broker)
         intents = ScriptedIntents()
         session = build_session(
             scenario.config,
             broker,
             intents,
-            base_dir=Path(scratch),
+            base_dir=None if scratch is None else Path(scratch),
             extra_sinks=extra,
             environ_names=environ_names,  # None: the process environment, names and live values
             prices=intents,
