@@ -8,6 +8,7 @@ were found (test_bad_inputs.py, test_crash.py).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 
@@ -96,4 +97,29 @@ def test_a_stop_reason_that_is_not_text_still_stops_the_session(reason: object) 
         == {str: "\\ud800 pasted", float: "1.5", type(None): "None"}[type(reason)]
     )
     assert stop["payload"].get("escaped_text", False) is isinstance(reason, str)
+    assert verify_lines(memory.lines).ok
+
+
+def test_an_order_note_that_is_not_text_is_recorded_as_its_redacted_repr() -> None:
+    """Found in review: orjson wrote a dataclass note itself, past the redactor, secret and float
+    included. A note that is not a str is now refused and recorded as its repr (redacted); the
+    audit refuses any type json would not write, whichever encoder sees it."""
+
+    @dataclasses.dataclass
+    class Note:
+        api_key: str
+        px: float
+
+    secret = "hunter2-secret-value"
+    session, intents, memory, broker = make(secrets={"broker_key": secret})
+    intents.add(1, order("o-1", note=Note(api_key=secret, px=1.5)))  # type: ignore[arg-type]
+    session.preflight()
+    session.start()
+    session.step()
+    assert broker.commands == []
+    assert secret not in "".join(memory.lines)
+    refused = next(json.loads(x)["payload"] for x in memory.lines if '"order_refused"' in x)
+    assert refused["rule"] == "well_formed_order"
+    assert refused["note"].startswith("test_an_order_note_that_is_not_text")
+    assert "[REDACTED]" in refused["note"]
     assert verify_lines(memory.lines).ok

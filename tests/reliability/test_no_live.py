@@ -214,13 +214,18 @@ def test_a_peak_trade_variable_with_an_ordinary_value_passes_and_no_value_is_rec
     session.preflight()
     assert session.state is SessionState.PREFLIGHT_OK
     assert "s3cr3t" not in "".join(memory.lines)
-    session, memory, _ = make(environ={"PEAK_TRADE_MODE": "LIVE", "PEAK_TRADE_KEY": "live"})
+    # Flagged values that appear nowhere else: the record must name the variables, not them.
+    session, memory, _ = make(environ={"PEAK_TRADE_MODE": " Prod ", "PEAK_TRADE_KEY": "REAL"})
     session.preflight()
     check = next(
         r for r in records(memory) if r["payload"].get("check") == "live_environment_clear"
     )
-    assert "PEAK_TRADE_KEY, PEAK_TRADE_MODE" in check["payload"]["detail"]
-    assert "LIVE" not in check["payload"]["detail"]  # names only, never a value
+    assert check["payload"]["detail"] == (
+        "environment variable(s) PEAK_TRADE_KEY, PEAK_TRADE_MODE ask for a live session; "
+        "peak_trade has no live mode: unset them"
+    )
+    assert "Prod" not in "".join(memory.lines)
+    assert "REAL" not in "".join(memory.lines)
 
 
 @pytest.mark.parametrize(("name", "value"), [("PEAK_TRADE_LIVE", "1"), ("PEAK_TRADE_MODE", "live")])

@@ -57,6 +57,7 @@ class RunResult:
     preflight: tuple[CheckResult, ...]
     summary: Mapping[str, object] | None
     head: str
+    audit_failures: tuple[str, ...] = ()  # sink write or seal failures: the run cannot pass
 
     @property
     def records(self) -> list[dict[str, object]]:
@@ -104,7 +105,7 @@ def run_scenario(
         errors, preflight = _play(session, intents, scenario.steps)
         try:
             session.close()
-        except SessionError as exc:  # a seal that failed: the run cannot pass unnoticed
+        except SessionError as exc:  # a seal that failed (also in audit_failures below)
             errors.append(
                 RaisedError(kind=ERROR_KINDS[type(exc).__name__], entry=-1, message=str(exc))
             )
@@ -120,6 +121,7 @@ def run_scenario(
         preflight=tuple(preflight),
         summary=status.summary,
         head=status.audit_head,
+        audit_failures=status.audit_failures,
     )
 
 

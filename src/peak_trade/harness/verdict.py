@@ -34,6 +34,15 @@ def evaluate(
     records = result.records  # parsed once, for the snapshot and the expectations
     text = render_records(scenario.id, records, result.head)
     mismatches = check_expectations(scenario.expect, result, records=records)
+    if result.audit_failures:  # whatever the expectations say: the trail is short or unsealed
+        mismatches.append(
+            Mismatch(
+                key="audit_sinks",
+                expected="every record in every audit sink, and file sinks sealed",
+                actual=f"{len(result.audit_failures)} sink failure(s)",
+                detail="\n".join(f"  {failure}" for failure in result.audit_failures),
+            )
+        )
     if snapshot_dir is not None:
         stored_path = snapshot_path(snapshot_dir, scenario.id)
         try:

@@ -1,8 +1,11 @@
+import dataclasses
+import datetime
 import errno
 import hashlib
 import json
 import os
 import re
+import uuid
 from decimal import Decimal
 from enum import Enum
 
@@ -425,16 +428,46 @@ _json_values = st.recursive(
 )
 
 
-@given(_json_values)
+@dataclasses.dataclass
+class _Note:
+    api_key: str
+
+
+class _Text(str):
+    pass
+
+
+class _Map(dict):
+    pass
+
+
+# Types json refuses through `_default` but orjson would write itself: canonical_json must refuse.
+_foreign = st.sampled_from(
+    [_Note("k"), datetime.date(2026, 1, 2), uuid.UUID(int=7), {1, 2}, b"x", 1.5]
+)
+
+
+@given(
+    _json_values
+    | st.builds(_Text, st.text())
+    | st.builds(_Map, st.dictionaries(st.text(), _json_values, max_size=2))
+)
 def test_the_fast_encoder_writes_exactly_what_the_json_module_writes(value):
     """orjson writes the audit's JSON when it can; it must be byte for byte the json module's
     canonical form (docs/audit-format.md), or leave the value to the json module."""
-    from peak_trade.execution.live.audit import _ENCODER, _encode_json
+    from peak_trade.execution.live.audit import _ENCODER
 
     try:
         expected = _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         with pytest.raises(type(exc)):
-            _encode_json(value)
+            canonical_json(value)
         return
-    assert _encode_json(value) == expected
+    assert canonical_json(value) == expected
+
+
+@given(st.dictionaries(st.text(), _json_values, max_size=3), _foreign, st.text())
+def test_a_type_json_refuses_is_refused_whichever_encoder_sees_it(payload, foreign, key):
+    payload[key] = [foreign] if len(payload) % 2 else foreign
+    with pytest.raises(TypeError):
+        canonical_json(payload)

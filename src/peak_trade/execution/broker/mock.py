@@ -144,7 +144,8 @@ class _Order:
     seq: int
     due: int  # the step at which the next script action may run
     default_px: Decimal | None  # fill price when the action names none
-    actions: tuple[Action, ...] = ()  # script.actions, held here: read on every poll
+    actions: tuple[Action, ...]  # script.actions, held here: read on every poll (no default:
+    # an order built without them would silently never play)
     cursor: int = 0
     acked: bool = False
     cum: Decimal = ZERO
@@ -567,6 +568,7 @@ class MockBroker:
                 seq=self._seq,
                 due=step,
                 default_px=px,
+                actions=_EMPTY_SCRIPT.actions,
                 acked=True,
                 cum=qty,
                 notional=notional,

@@ -371,6 +371,22 @@ def _all_hold(facts: StepFacts, book: SessionBook) -> bool:
     return not book.position_breaks()
 
 
+# The invariants _all_hold reads the pass condition of. A check added to RUNTIME_CHECKS without a
+# condition above would be skipped on every quiet step, so the module refuses to load instead.
+_ALL_HOLD_COVERS = (
+    "broker_healthy",
+    "broker_calls_succeed",
+    "orders_within_allowlist",
+    "execution_reports_sound",
+    "position_matches_fills",
+    "audit_sequence_increasing",
+    "audit_sink_healthy",
+    "broker_is_mock",
+)
+if tuple(name for name, _ in RUNTIME_CHECKS) != _ALL_HOLD_COVERS:
+    raise TypeError("RUNTIME_CHECKS changed: give _all_hold the new check's pass condition")
+
+
 def run_runtime_checks(facts: StepFacts, book: SessionBook) -> list[Breach]:
     """The invariants broken after a step, each named with the values involved."""
     try:

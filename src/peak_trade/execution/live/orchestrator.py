@@ -495,7 +495,8 @@ class LiveSessionOrchestrator:
         payload = order.to_payload()
         note = intent.note
         if note is not None:
-            payload["note"] = note
+            # Not text: recorded as its repr (redacted like any text), never as the object.
+            payload["note"] = note if isinstance(note, str) else repr(note)
             if not is_unicode_text(note):  # a lone surrogate or not text: refused, not sent
                 detail = f"the order note {note!r} is not valid Unicode text; fix the note"
                 self._record(
