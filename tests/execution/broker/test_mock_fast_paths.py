@@ -32,6 +32,7 @@ from peak_trade.execution.broker.model import (
     OrderType,
     ReplaceOrder,
     Side,
+    TimeInForce,
     build_report,
 )
 from peak_trade.execution.broker.protocol import BrokerKind
@@ -63,12 +64,19 @@ texts = st.text(max_size=8)
         st.none() | texts,
         st.booleans(),
         maybe_decimals,
+        st.none() | texts,  # exec_ref_id
+        st.none() | texts,  # orig_client_order_id
+        st.none() | st.sampled_from(TimeInForce),
+        maybe_decimals,  # day_order_qty
+        maybe_decimals,  # day_cum_qty
     )
 )
 def test_property_build_report_equals_the_dataclass_constructor(values):
     names = [f.name for f in fields(ExecutionReport)]
     expected = ExecutionReport(**dict(zip(names, values, strict=True)))
     built = build_report(*values)
+    if values[15:] == (None,) * 5:  # the mock's 15-argument call leaves the FIX fields unset
+        assert build_report(*values[:15]) == built
     assert type(built) is ExecutionReport
     assert built == expected
     assert hash(built) == hash(expected)

@@ -7,10 +7,14 @@ from decimal import Decimal
 import pytest
 
 from peak_trade.execution.broker.model import (
+    CancelOrder,
     ExecType,
     ExecutionReport,
+    NewOrder,
     OrderStatus,
+    ReplaceOrder,
     Side,
+    TimeInForce,
     report_violations,
 )
 
@@ -272,3 +276,114 @@ def test_the_package_exports_the_new_names() -> None:
         assert getattr(broker, name) is not None
     assert broker.ReplaceOrder in broker.BrokerCommand.__args__
     assert hasattr(broker.BrokerAdapter, "replace")
+
+
+# ----------------------------------------------------------------------------- FIX vocabulary
+
+
+def test_fix_fields_are_in_the_payload_only_when_set() -> None:
+    plain = report(E.TRADE, S.PARTIALLY_FILLED, "30", "70", last_qty=D(30), last_px=D(10))
+    payload = plain.to_payload()
+    for name in (
+        "exec_ref_id",
+        "orig_client_order_id",
+        "time_in_force",
+        "day_order_qty",
+        "day_cum_qty",
+        "poss_resend",
+    ):
+        assert name not in payload
+    busted = report(
+        E.TRADE_CANCEL,
+        S.NEW,
+        "0",
+        "100",
+        exec_ref_id="o-1:2",
+        orig_client_order_id="o-0",
+        time_in_force=TimeInForce.GTC,
+        day_order_qty=D(80),
+        day_cum_qty=D(0),
+        poss_resend=True,
+    ).to_payload()
+    assert (busted["exec_type"], busted["exec_ref_id"], busted["orig_client_order_id"]) == (
+        "trade_cancel",
+        "o-1:2",
+        "o-0",
+    )
+    assert (busted["time_in_force"], busted["day_order_qty"], busted["day_cum_qty"]) == (
+        "gtc",
+        "80",
+        "0",
+    )
+    assert busted["poss_resend"] is True
+
+
+def test_commands_carry_time_in_force_resend_and_chained_ids_only_when_set() -> None:
+    order = NewOrder(client_order_id="o-1", symbol="AAPL", side=Side.BUY, qty=D(5))
+    assert order.to_payload() == {
+        "client_order_id": "o-1",
+        "symbol": "AAPL",
+        "side": "buy",
+        "qty": "5",
+        "order_type": "market",
+    }
+    assert order.effective_time_in_force is TimeInForce.DAY
+    gtc = NewOrder(
+        client_order_id="o-1",
+        symbol="AAPL",
+        side=Side.BUY,
+        qty=D(5),
+        time_in_force=TimeInForce.GTC,
+        poss_resend=True,
+    )
+    assert gtc.to_payload()["time_in_force"] == "gtc"
+    assert gtc.to_payload()["poss_resend"] is True
+    assert gtc.effective_time_in_force is TimeInForce.GTC
+    assert CancelOrder(client_order_id="o-1").to_payload() == {"client_order_id": "o-1"}
+    assert CancelOrder(client_order_id="o-1", new_client_order_id="o-1b").to_payload() == {
+        "client_order_id": "o-1",
+        "new_client_order_id": "o-1b",
+    }
+    assert ReplaceOrder(client_order_id="o-1", new_qty=D(3)).to_payload() == {
+        "client_order_id": "o-1",
+        "new_qty": "3",
+    }
+    chained = ReplaceOrder(client_order_id="o-1", new_qty=D(3), new_client_order_id="o-1b")
+    assert chained.to_payload()["new_client_order_id"] == "o-1b"
+
+
+def test_the_vocabulary_covers_the_appendix_d_matrices() -> None:
+    assert {s.value for s in OrderStatus} >= {
+        "pending_new",
+        "new",
+        "partially_filled",
+        "filled",
+        "done_for_day",
+        "canceled",
+        "pending_cancel",
+        "pending_replace",
+        "rejected",
+        "expired",
+        "stopped",
+        "suspended",
+    }
+    assert {e.value for e in ExecType} >= {
+        "new",
+        "pending_new",
+        "trade",
+        "trade_cancel",
+        "trade_correct",
+        "done_for_day",
+        "stopped",
+        "restated",
+        "order_status",
+        "pending_cancel",
+        "canceled",
+        "pending_replace",
+        "replaced",
+        "rejected",
+        "expired",
+        "suspended",
+    }
+    # The status alone does not close a DONE_FOR_DAY order (a GTC one keeps its leaves).
+    assert not S.DONE_FOR_DAY.is_closed

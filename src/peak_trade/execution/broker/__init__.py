@@ -35,6 +35,7 @@ from peak_trade.execution.broker.model import (
     OrderType,
     ReplaceOrder,
     Side,
+    TimeInForce,
     report_violations,
 )
 from peak_trade.execution.broker.protocol import (
@@ -82,6 +83,7 @@ __all__ = [
     "ReplaceOrder",
     "Side",
     "SilentFill",
+    "TimeInForce",
     "UnsolicitedReport",
     "Wait",
     "parse_broker_spec",

@@ -34,8 +34,26 @@ class OrderType(Enum):
     LIMIT = "limit"
 
 
+class TimeInForce(Enum):
+    """FIX TimeInForce (59) of an order: DAY (0, the default), GTC (1), IOC (3), FOK (4)."""
+
+    DAY = "day"
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+
+
 class OrderStatus(Enum):
-    """FIX OrdStatus, plus PENDING_NEW for an order sent but not yet acknowledged."""
+    """FIX OrdStatus (39), as the Appendix D order state change matrices use it.
+
+    PENDING_NEW is also the session's own status for an order sent but not yet acknowledged.
+    DONE_FOR_DAY (3): no further executions today; a DAY order is then done (leaves 0), a GTC
+    order keeps its leaves and is restated the next day, so the status alone does not close it.
+    STOPPED (7): the sell side guarantees an execution (Appendix D L.1.a). SUSPENDED (9): the
+    order is held, e.g. in a trading halt. Not modelled: CALCULATED (B) and ACCEPTED_FOR_BIDDING
+    (D), which no Appendix D matrix uses, and REPLACED (5), which FIX 5.0 no longer uses as a
+    status (a replace is reported with the order's resulting status).
+    """
 
     PENDING_NEW = "pending_new"
     NEW = "new"
@@ -46,6 +64,9 @@ class OrderStatus(Enum):
     CANCELED = "canceled"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    DONE_FOR_DAY = "done_for_day"
+    STOPPED = "stopped"
+    SUSPENDED = "suspended"
 
     @property
     def is_closed(self) -> bool:
@@ -61,7 +82,15 @@ _CLOSED_VALUES = frozenset(status.value for status in CLOSED_STATUSES)
 
 
 class ExecType(Enum):
-    """FIX ExecType; CANCEL_REJECTED stands for an OrderCancelReject message."""
+    """FIX ExecType (150): the event a report tells of. CANCEL_REJECTED and REPLACE_REJECTED stand
+    for an OrderCancelReject message (to a cancel, to a cancel/replace request).
+
+    TRADE_CANCEL (H) busts and TRADE_CORRECT (G) corrects an earlier execution, named by the
+    report's `exec_ref_id`. RESTATED (D) is an unsolicited change by the sell side (a GTC order
+    renewed the next day, a reduced or raised order qty). ORDER_STATUS (I) answers a status request
+    or a PossResend of a known order and changes nothing. STOPPED (7) carries a guaranteed price
+    and quantity in last_px / last_qty without moving cum_qty.
+    """
 
     NEW = "new"
     TRADE = "trade"
@@ -73,11 +102,24 @@ class ExecType(Enum):
     REPLACE_REJECTED = "replace_rejected"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    PENDING_NEW = "pending_new"
+    DONE_FOR_DAY = "done_for_day"
+    STOPPED = "stopped"
+    SUSPENDED = "suspended"
+    RESTATED = "restated"
+    TRADE_CANCEL = "trade_cancel"
+    TRADE_CORRECT = "trade_correct"
+    ORDER_STATUS = "order_status"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewOrder:
-    """A command to the broker: place an order. `limit_price` is None for a market order."""
+    """A command to the broker: place an order. `limit_price` is None for a market order.
+
+    `time_in_force` None means DAY (FIX's default) and is left out of the payload, so an order
+    that names none is recorded as before. `poss_resend` marks a resend of an order that may have
+    been received already (FIX PossResend 97): a broker that knows the id answers ORDER_STATUS.
+    """
 
     client_order_id: str
     symbol: str
@@ -85,6 +127,8 @@ class NewOrder:
     qty: Decimal
     order_type: OrderType = OrderType.MARKET
     limit_price: Decimal | None = None
+    time_in_force: TimeInForce | None = None
+    poss_resend: bool = False
 
     def to_payload(self) -> dict[str, object]:
         # `_value_` is the member's value as stored; `.value` reaches it through two Python-level
@@ -98,17 +142,34 @@ class NewOrder:
         }
         if self.limit_price is not None:
             payload["limit_price"] = str(self.limit_price)
+        if self.time_in_force is not None:
+            payload["time_in_force"] = self.time_in_force._value_
+        if self.poss_resend:
+            payload["poss_resend"] = True
         return payload
+
+    @property
+    def effective_time_in_force(self) -> TimeInForce:
+        return TimeInForce.DAY if self.time_in_force is None else self.time_in_force
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CancelOrder:
-    """A command to the broker: cancel the remainder of a working order."""
+    """A command to the broker: cancel the remainder of a working order.
+
+    `client_order_id` names the order (FIX OrigClOrdID of the request). `new_client_order_id`,
+    when set, is the request's own ClOrdID (FIX chaining, Appendix D B.1 and D.2): the broker's
+    answers then carry it as client_order_id with the order's id as orig_client_order_id.
+    """
 
     client_order_id: str
+    new_client_order_id: str | None = None
 
     def to_payload(self) -> dict[str, object]:
-        return {"client_order_id": self.client_order_id}
+        payload: dict[str, object] = {"client_order_id": self.client_order_id}
+        if self.new_client_order_id is not None:
+            payload["new_client_order_id"] = self.new_client_order_id
+        return payload
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,11 +180,14 @@ class ReplaceOrder:
     filled quantity, so leaves become `new_qty - cum_qty`; a `new_qty` at or below the filled
     quantity leaves the order FILLED at its filled quantity. `new_limit_price` amends the price of
     a limit order. None keeps the current value; a request that changes neither is rejected.
+    `new_client_order_id` is the request's own ClOrdID, as for CancelOrder: once REPLACED, the
+    order goes by that id (FIX cancel/replace chaining).
     """
 
     client_order_id: str
     new_qty: Decimal | None = None
     new_limit_price: Decimal | None = None
+    new_client_order_id: str | None = None
 
     def to_payload(self) -> dict[str, object]:
         payload: dict[str, object] = {"client_order_id": self.client_order_id}
@@ -131,6 +195,8 @@ class ReplaceOrder:
             payload["new_qty"] = str(self.new_qty)
         if self.new_limit_price is not None:
             payload["new_limit_price"] = str(self.new_limit_price)
+        if self.new_client_order_id is not None:
+            payload["new_client_order_id"] = self.new_client_order_id
         return payload
 
 
@@ -145,6 +211,19 @@ class ExecutionReport:
     quantity up to and including PENDING_REPLACE (and on fills that race a pending replace), the
     amended one from REPLACED on. `limit_price` (FIX Price) is set on REPLACED reports only: the
     order's limit price after the replace (None for a market order, and on every other report).
+
+    FIX fields the Appendix D matrices need, each None/False unless set (and then left out of the
+    payload, so a report that uses none of them is recorded as before):
+    - `exec_ref_id` (ExecRefID 19): the exec id of the earlier execution a TRADE_CANCEL or
+      TRADE_CORRECT busts or corrects. A TRADE_CORRECT's last_qty / last_px are the corrected
+      values of that execution; a TRADE_CANCEL carries last_qty 0.
+    - `orig_client_order_id` (OrigClOrdID 41): on the answers to a chained cancel or replace, the
+      order's previous id; `client_order_id` is then the request's new id.
+    - `poss_resend` (PossResend 97): the broker may have sent this report before.
+    - `time_in_force` (59): the order's time in force, when the broker states it.
+    - `day_order_qty` / `day_cum_qty` (DayOrderQty 424 / DayCumQty 425): a GTC order's quantity
+      and fills for the current day after a restatement (Appendix D H.1, J.1.c).
+    - `reason`: FIX Text / OrdRejReason / CxlRejReason / ExecRestatementReason in words.
     """
 
     exec_id: str
@@ -162,6 +241,11 @@ class ExecutionReport:
     reason: str | None = None
     poss_resend: bool = False
     limit_price: Decimal | None = None
+    exec_ref_id: str | None = None
+    orig_client_order_id: str | None = None
+    time_in_force: TimeInForce | None = None
+    day_order_qty: Decimal | None = None
+    day_cum_qty: Decimal | None = None
 
     def to_payload(self) -> dict[str, object]:
         # `_value_`, not `.value`: see NewOrder.to_payload (this runs once per report).
@@ -187,6 +271,16 @@ class ExecutionReport:
             payload["poss_resend"] = True
         if self.limit_price is not None:
             payload["limit_price"] = str(self.limit_price)
+        if self.exec_ref_id is not None:
+            payload["exec_ref_id"] = self.exec_ref_id
+        if self.orig_client_order_id is not None:
+            payload["orig_client_order_id"] = self.orig_client_order_id
+        if self.time_in_force is not None:
+            payload["time_in_force"] = self.time_in_force._value_
+        if self.day_order_qty is not None:
+            payload["day_order_qty"] = str(self.day_order_qty)
+        if self.day_cum_qty is not None:
+            payload["day_cum_qty"] = str(self.day_cum_qty)
         return payload
 
 
@@ -208,6 +302,11 @@ _REPORT_FIELDS = (
     "reason",
     "poss_resend",
     "limit_price",
+    "exec_ref_id",
+    "orig_client_order_id",
+    "time_in_force",
+    "day_order_qty",
+    "day_cum_qty",
 )
 if tuple(f.name for f in fields(ExecutionReport)) != _REPORT_FIELDS or hasattr(
     ExecutionReport, "__post_init__"
@@ -229,6 +328,11 @@ if tuple(f.name for f in fields(ExecutionReport)) != _REPORT_FIELDS or hasattr(
     _set_reason,
     _set_poss_resend,
     _set_limit_price,
+    _set_exec_ref_id,
+    _set_orig_client_order_id,
+    _set_time_in_force,
+    _set_day_order_qty,
+    _set_day_cum_qty,
 ) = (vars(ExecutionReport)[name].__set__ for name in _REPORT_FIELDS)
 _new_object = object.__new__
 
@@ -249,12 +353,18 @@ def build_report(
     reason: str | None,
     poss_resend: bool,
     limit_price: Decimal | None,
+    exec_ref_id: str | None = None,
+    orig_client_order_id: str | None = None,
+    time_in_force: TimeInForce | None = None,
+    day_order_qty: Decimal | None = None,
+    day_cum_qty: Decimal | None = None,
 ) -> ExecutionReport:
     """The same ExecutionReport as `ExecutionReport(exec_id=..., ...)` with every field given,
-    built in about half the time: the generated __init__ of a frozen dataclass stores each of the
-    15 fields through object.__setattr__ and parses 15 keywords, and the mock builds one report
-    per event. The result is an ordinary, frozen ExecutionReport (equal, hashed and printed the
-    same); the import-time check above keeps the field list in step with the class."""
+    built in about half the time: the generated __init__ of a frozen dataclass stores each
+    field through object.__setattr__ and parses every keyword, and the mock builds one report
+    per event. The FIX fields after `limit_price` default to unset. The result is an ordinary,
+    frozen ExecutionReport (equal, hashed and printed the same); the import-time check above
+    keeps the field list in step with the class."""
     report = _new_object(ExecutionReport)
     _set_exec_id(report, exec_id)
     _set_client_order_id(report, client_order_id)
@@ -271,6 +381,11 @@ def build_report(
     _set_reason(report, reason)
     _set_poss_resend(report, poss_resend)
     _set_limit_price(report, limit_price)
+    _set_exec_ref_id(report, exec_ref_id)
+    _set_orig_client_order_id(report, orig_client_order_id)
+    _set_time_in_force(report, time_in_force)
+    _set_day_order_qty(report, day_order_qty)
+    _set_day_cum_qty(report, day_cum_qty)
     return report
 
 
