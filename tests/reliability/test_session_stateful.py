@@ -14,6 +14,8 @@ sink), independently of the orchestrator's own bookkeeping:
 - an order is submitted only in DRYRUN_ACTIVE (never after STOPPING), and every order the broker
   received has such a record;
 - the position per symbol equals the signed sum of applied trade reports in the audit;
+- cash (booked fill by fill in `fill_booked`) is never below zero unless the session is in
+  ERROR_REQUIRES_OPERATOR, or at or above a deficit an operator accepted there;
 - no accepted order breaks a configured rail (allowlist, restricted list, max_order_qty,
   max_orders_per_step, kill switch) and no client order id is accepted twice;
 - the audit chain verifies, every record included;
@@ -136,6 +138,12 @@ def broker_specs(draw: st.DrawFn) -> dict[str, object]:
     if draw(st.booleans()):  # replays resend fills: duplicates must be applied once
         at_steps = st.sampled_from([3, 6, 10, 20])
         spec["restarts"] = [{"at_step": step, "replay_last": 3} for step in draw(st.sets(at_steps))]
+    if draw(st.booleans()):  # fills move cash: small accounts go below zero
+        spec["account"] = {
+            "currency": "USD",
+            "cash": draw(st.sampled_from(["100", "5000", "1000000"])),
+            "fees": draw(st.sampled_from([{}, {"per_fill": "1.00", "bps": "0.5"}])),
+        }
     if draw(SOMETIMES):
         spec["position_drift"] = [
             {"from_step": draw(st.integers(1, 20)), "symbol": "MSFT", "qty": "1"}
@@ -254,6 +262,8 @@ class SessionMachine(RuleBasedStateMachine):
         self.accepted: dict[str, dict[str, object]] = {}  # client_order_id -> order_submitted
         self.per_step: dict[int, int] = {}
         self.kill_engaged = False
+        self.cash: Decimal | None = None  # the session's cash, as its fill_booked records say
+        self.accepted_deficit: Decimal | None = None  # as account_deficit_accepted says
         self.stopping_seen = False
         self.preflight_passed = False
         self.override_audited = False
@@ -478,6 +488,15 @@ class SessionMachine(RuleBasedStateMachine):
             self.kill_engaged = False
         elif kind == "order_submitted":
             self.check_accepted(record)
+        elif kind == "account_opened" and "statement" in payload:
+            self.cash = Decimal(payload["statement"]["cash"])
+        elif kind == "fill_booked":
+            assert self.cash is not None and "cash" in payload, record
+            assert Decimal(payload["cash"]) == self.cash + Decimal(payload["cash_delta"]), record
+            self.cash = Decimal(payload["cash"])
+        elif kind == "account_deficit_accepted":
+            assert self.tracked is SessionState.ERROR_REQUIRES_OPERATOR, record
+            self.accepted_deficit = Decimal(payload["accepted"])
         elif kind == "execution_report" and applied_trade(payload):
             symbol = payload["symbol"]
             change = signed(payload["side"], payload["last_qty"])
@@ -511,6 +530,23 @@ class SessionMachine(RuleBasedStateMachine):
         assert {s: q for s, q in status.items() if q} == {
             s: q for s, q in self.positions.items() if q
         }
+
+    @invariant()
+    def cash_never_negative_unless_in_error(self) -> None:
+        """Cash below zero only in ERROR_REQUIRES_OPERATOR, or at or above a deficit an operator
+        accepted there (the audit's own account); and the session's account says the same."""
+        if not hasattr(self, "session") or self.cash is None:
+            return
+        if self.cash < 0:
+            accepted = self.accepted_deficit is not None and self.cash >= self.accepted_deficit
+            assert self.tracked is SessionState.ERROR_REQUIRES_OPERATOR or accepted, (
+                self.cash,
+                self.tracked,
+                self.accepted_deficit,
+            )
+        account = self.session._account
+        assert account is not None
+        assert account.cash == self.cash
 
     @invariant()
     def every_order_the_broker_saw_was_accepted_while_active(self) -> None:

@@ -151,4 +151,39 @@ def check_expectations(
         add(sequence_mismatch("errors", expect.errors, [e.kind for e in result.errors]))
     if expect.refused_orders is not None:
         equal("refused_orders", dict(expect.refused_orders), refused)
+    if expect.account is not None:
+        found.extend(_account_mismatches(expect.account, result.summary))
     return [m for m in found if m is not None]
+
+
+def _same_amount(wanted: object, got: object) -> bool:
+    return got is not None and Decimal(str(got)) == Decimal(str(wanted))
+
+
+def _account_mismatches(
+    wanted: Mapping[str, object], summary: Mapping[str, object] | None
+) -> list[Mismatch]:
+    """`expect.account` against the summary's account (exact decimals; per-symbol maps by key)."""
+    account = (summary or {}).get("account")
+    if not isinstance(account, Mapping):
+        return [Mismatch(key="account", expected=dict(wanted), actual=None)]
+    found: list[Mismatch] = []
+    for name, value in wanted.items():
+        if name == "net_pnl":
+            total = account.get("total_pnl")
+            got = total.get("net") if isinstance(total, Mapping) else None
+        else:
+            got = account.get(name)
+        if isinstance(value, Mapping):
+            per_symbol = got if isinstance(got, Mapping) else {}
+            for symbol, amount in value.items():
+                actual = per_symbol.get(symbol)
+                if not _same_amount(amount, actual):
+                    found.append(
+                        Mismatch(
+                            key=f"account.{name}.{symbol}", expected=str(amount), actual=actual
+                        )
+                    )
+        elif not _same_amount(value, got):
+            found.append(Mismatch(key=f"account.{name}", expected=str(value), actual=got))
+    return found

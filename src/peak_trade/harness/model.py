@@ -72,6 +72,7 @@ class Expectations:
     breaches: tuple[str, ...] | None = None
     errors: tuple[str, ...] | None = None
     refused_orders: Mapping[str, str] | None = None
+    account: Mapping[str, object] | None = None  # against the summary's account
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -245,4 +246,5 @@ def _expectations(data: Mapping[str, Any]) -> Expectations:
         breaches=_tuple(data.get("breaches")),
         errors=_tuple(data.get("errors")),
         refused_orders=data.get("refused_orders"),
+        account=data.get("account"),
     )

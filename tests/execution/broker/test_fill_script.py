@@ -239,7 +239,7 @@ ERRORS = [
         {"scripts": {}},
         "/scripts: unknown key "
         "(expected one of reference_prices, default, by_symbol, by_order, health, "
-        "unsolicited_reports, position_drift, restarts)",
+        "unsolicited_reports, position_drift, restarts, account)",
     ),
     (
         {"by_order": {"a/b~c": [{"wait": -1}]}},

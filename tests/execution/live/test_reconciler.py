@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from peak_trade.execution.broker.account import AccountSpec, AccountStatement
 from peak_trade.execution.broker.fill_script import (
     Ack,
     MockBrokerSpec,
@@ -35,6 +36,7 @@ from peak_trade.execution.live.reconciler import (
     Difference,
     DifferenceKind,
     ReconcileState,
+    books_agree,
     diff_books,
     reconcile,
 )
@@ -210,8 +212,48 @@ def test_diff_books(open_orders, positions, snapshot, expected):
     assert kinds(diff_books(open_orders, positions, snapshot)) == expected
 
 
+def _statement(cash: str, currency: str = "USD") -> AccountStatement:
+    terms = AccountSpec(currency=currency, cash=D("1000"))
+    return AccountStatement(terms=terms, cash=D(cash), buying_power=D(cash), fees_paid=D(0))
+
+
+# (session cash, broker account) -> the differences: cash is compared like a position.
+CASH_CASES = {
+    "cash agrees": (("USD", D("999.50")), _statement("999.500"), []),
+    "cash differs": (("USD", D("1000")), _statement("999.50"), [(K.CASH_MISMATCH, "USD")]),
+    "broker reports no account": (("USD", D("1000")), None, [(K.CASH_MISMATCH, "USD")]),
+    "currency differs": (("USD", D("1000")), _statement("1000", "EUR"), [(K.CASH_MISMATCH, "USD")]),
+}
+
+
+@pytest.mark.parametrize(("cash", "statement", "expected"), CASH_CASES.values(), ids=CASH_CASES)
+def test_cash_is_compared_like_positions(cash, statement, expected):
+    snapshot = BrokerSnapshot(step=1, account=statement)
+    assert kinds(diff_books({}, {}, snapshot, cash)) == expected
+    assert books_agree({}, {}, snapshot, cash) is (expected == [])
+
+
+def test_no_session_account_compares_no_cash():
+    snapshot = BrokerSnapshot(step=1, account=_statement("5"))
+    assert diff_books({}, {}, snapshot) == []
+    assert books_agree({}, {}, snapshot)
+
+
+def test_cash_mismatch_names_both_sides():
+    (found,) = diff_books(
+        {}, {}, BrokerSnapshot(step=1, account=_statement("5999.00")), ("USD", D("10000"))
+    )
+    assert found.to_payload() == {
+        "kind": "cash_mismatch",
+        "key": "USD",
+        "ours": "10000 USD",
+        "theirs": "5999.00 USD",
+    }
+
+
 def test_every_kind_is_exercised_by_the_table():
     seen = {kind for *_, expected in DIFF_CASES.values() for kind, _ in expected}
+    seen |= {kind for *_, expected in CASH_CASES.values() for kind, _ in expected}
     assert seen == set(DifferenceKind)
 
 

@@ -26,6 +26,7 @@ Plain-data shape (a scenario embeds it under its `broker:` key; every key is opt
       - {from_step: 4, symbol: AAPL, qty: "10"}  # qty is signed: "-10" drifts short
     restarts:                                    # gateway restarts that replay recent reports
       - {at_step: 5, replay_last: 1}
+    account: {currency: USD, cash: "100000"}     # the broker's account (see account.py)
 
 Actions. A bare name for an action without fields: `ack`, `fill` (all remaining leaves at the
 default price), `duplicate`, `expire`, `silent_fill`. Otherwise a one-key mapping
@@ -85,6 +86,7 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import TypeVar
 
+from peak_trade.execution.broker.account import AccountSpec, AccountSpecError, parse_account_spec
 from peak_trade.execution.broker.model import NewOrder, Side
 
 
@@ -234,6 +236,7 @@ class MockBrokerSpec:
     unsolicited_reports: tuple[UnsolicitedReport, ...] = ()
     position_drift: tuple[PositionDrift, ...] = ()
     restarts: tuple[GatewayRestart, ...] = ()
+    account: AccountSpec | None = None  # the broker's account (account.py); None: none kept
 
     def script_for(self, order: NewOrder) -> OrderScript:
         script = self.by_order.get(order.client_order_id)
@@ -270,7 +273,15 @@ def parse_broker_spec(data: Mapping[str, object], path: str = "") -> MockBrokerS
             _listed(data.get("position_drift", []), _at(path, "position_drift"), _drift)
         ),
         restarts=tuple(_listed(data.get("restarts", []), _at(path, "restarts"), _restart)),
+        account=_account(data["account"], _at(path, "account")) if "account" in data else None,
     )
+
+
+def _account(value: object, path: str) -> AccountSpec:
+    try:
+        return parse_account_spec(value, path)
+    except AccountSpecError as exc:
+        raise FillScriptError(str(exc)) from None
 
 
 _SPEC_KEYS = (
@@ -282,6 +293,7 @@ _SPEC_KEYS = (
     "unsolicited_reports",
     "position_drift",
     "restarts",
+    "account",
 )
 _SCRIPT_KEYS = (
     "actions",

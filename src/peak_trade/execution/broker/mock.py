@@ -57,6 +57,9 @@ same reports, exec ids included. Time is the caller's logical step.
   already filled"); older ones are "unknown order". For restart replays only the last
   max(replay_last) reports are kept. Positions (per symbol ever traded, flat included) and, unless
   `record_commands=False`, the command log are kept.
+- An account (`spec.account`, broker/account.py): every fill the broker executes moves its cash
+  and charges its fee (silent fills and unsolicited trades too); `snapshot()` carries the
+  statement (cash, buying power at the last fill price or the reference, fees paid).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from operator import attrgetter
 
+from peak_trade.execution.broker.account import BrokerAccount
 from peak_trade.execution.broker.fill_script import (
     Ack,
     Action,
@@ -218,6 +222,8 @@ class MockBroker:
         self._replies: list[tuple[_Request, _Order | None]] = []  # requests for unknown/closed
         self._unknown_replies = 0
         self._positions: dict[str, Decimal] = {}
+        account = self.spec.account  # cash and fees move with every fill the broker executes
+        self._account = None if account is None else BrokerAccount(account)
         self._next_unsolicited = 0  # index into _unsolicited_plan
         self._unsolicited_sent = 0
         self._next_restart = 0  # index into _restart_plan
@@ -455,6 +461,8 @@ class MockBroker:
         notional = o.notional = _DECIMAL.add(o.notional, _DECIMAL.multiply(qty, px))
         o.avg_px = _DECIMAL.divide(notional, cum)
         self._move_position(order.symbol, order.side, qty)
+        if self._account is not None:
+            self._account.book_fill(order.symbol, order.side, qty, px)
         report = self._report(o, _X_TRADE, last_qty=qty, last_px=px)
         out.append(report)
         if isinstance(action, SilentFill):
@@ -558,6 +566,8 @@ class MockBroker:
         self._unsolicited_sent += 1
         cid, qty, px = planned.client_order_id, planned.qty, planned.price
         self._move_position(planned.symbol, planned.side, qty)
+        if self._account is not None:
+            self._account.book_fill(planned.symbol, planned.side, qty, px)
         order = NewOrder(client_order_id=cid, symbol=planned.symbol, side=planned.side, qty=qty)
         if cid not in self._working and cid not in self._closed:
             self._seq += 1
@@ -620,7 +630,12 @@ class MockBroker:
         for drift in self.spec.position_drift:  # bounded by the spec
             if drift.from_step <= step:
                 positions[drift.symbol] = _DECIMAL.add(positions.get(drift.symbol, ZERO), drift.qty)
-        return BrokerSnapshot(step=step, open_orders=tuple(views), positions=positions)
+        account = None
+        if self._account is not None:
+            account = self._account.statement(self._positions, self.spec.reference_prices)
+        return BrokerSnapshot(
+            step=step, open_orders=tuple(views), positions=positions, account=account
+        )
 
 
 def _reject_type(request: _Request) -> ExecType:

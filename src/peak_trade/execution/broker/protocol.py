@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Protocol, runtime_checkable
 
+from peak_trade.execution.broker.account import AccountStatement
 from peak_trade.execution.broker.model import (
     CancelOrder,
     ExecutionReport,
@@ -50,11 +51,13 @@ class BrokerOrderView:
 class BrokerSnapshot:
     """Open orders and net positions as the broker sees them at one step. The positions are the
     broker's own book: a mock scripted with `position_drift` or `silent_fill` makes them disagree
-    with the positions the reports add up to."""
+    with the positions the reports add up to. `account`, when the broker keeps one, is its
+    statement of cash, buying power and fees (broker/account.py)."""
 
     step: int
     open_orders: tuple[BrokerOrderView, ...] = ()
     positions: Mapping[str, Decimal] = field(default_factory=dict)
+    account: AccountStatement | None = None  # None: the broker keeps no account for us
 
 
 class BrokerError(Exception):

@@ -19,6 +19,7 @@ from peak_trade.execution.live.config import (
     HARD_MAX_STEPS,
     SessionConfig,
 )
+from peak_trade.execution.live.pnl import PNL_METHODS
 from peak_trade.execution.live.rails_config import RailsConfig, RailsConfigError
 from peak_trade.execution.live.reconciler_config import ReconcilerConfig, ReconcilerConfigError
 
@@ -56,6 +57,7 @@ RUNTIME_INVARIANTS = (
     "broker_is_mock",
     "book_matches_broker",
     "in_flight_orders_resolved",
+    "account_not_negative",
 )
 
 
@@ -218,7 +220,24 @@ def check_step_bound(config: SessionConfig) -> tuple[bool, str]:
     return True, f"at most {max_steps} steps, then at most {drain} drain steps"
 
 
+def account_problem(config: SessionConfig) -> str | None:
+    """Why `config.account` cannot be used; None when it can (see live/account.py)."""
+    account = config.account
+    if not isinstance(account, Mapping):
+        return f"account must be a mapping such as {{pnl_method: fifo}}, found {account!r}"
+    unknown = sorted(str(k) for k in account if k != "pnl_method")
+    if unknown:
+        return f"unknown account key(s) {', '.join(unknown)}; the only key is pnl_method"
+    method = account.get("pnl_method", "fifo")
+    if method not in PNL_METHODS:
+        return f"account.pnl_method must be one of {', '.join(PNL_METHODS)}, found {method!r}"
+    return None
+
+
 def check_runtime_limits(config: SessionConfig) -> tuple[bool, str]:
+    problem = account_problem(config)
+    if problem is not None:
+        return False, problem
     unhealthy, retention = config.max_unhealthy_steps, config.closed_order_retention
     if not _is_int(unhealthy) or unhealthy < 0:
         return False, f"max_unhealthy_steps must be a whole number >= 0, found {unhealthy!r}"
@@ -298,6 +317,7 @@ class StepFacts:
     audit_failures: tuple[str, ...]
     audit_sequence_problem: str | None
     broker_kind: object
+    account_problem: str | None = None  # live/account.py: negative cash or buying power
 
 
 def _broker_healthy(facts: StepFacts, book: SessionBook) -> tuple[bool, str]:
@@ -345,6 +365,10 @@ RUNTIME_CHECKS: tuple[tuple[str, Callable[[StepFacts, SessionBook], tuple[bool, 
         "broker_is_mock",
         lambda f, b: (f.broker_kind is BrokerKind.MOCK, "the broker adapter is no longer the mock"),
     ),
+    (
+        "account_not_negative",
+        lambda f, b: (f.account_problem is None, f.account_problem or ""),
+    ),
 )
 
 
@@ -364,6 +388,8 @@ def _all_hold(facts: StepFacts, book: SessionBook) -> bool:
         return False
     if facts.audit_sequence_problem is not None or facts.broker_kind is not _MOCK:
         return False
+    if facts.account_problem is not None:
+        return False
     allowlist = facts.allowlist
     for order in book.open_orders.values():  # bounded by the open orders
         if order.symbol not in allowlist:
@@ -382,6 +408,7 @@ _ALL_HOLD_COVERS = (
     "audit_sequence_increasing",
     "audit_sink_healthy",
     "broker_is_mock",
+    "account_not_negative",
 )
 if tuple(name for name, _ in RUNTIME_CHECKS) != _ALL_HOLD_COVERS:
     raise TypeError("RUNTIME_CHECKS changed: give _all_hold the new check's pass condition")

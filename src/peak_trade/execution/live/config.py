@@ -29,6 +29,7 @@ _TOP_KEYS = frozenset(
         "rails",
         "reconciler",
         "secrets",
+        "account",
     }
 )
 _LIVE_KEYS = frozenset({"enabled", "test_override"})
@@ -66,6 +67,9 @@ class SessionConfig:
     reconciler: Mapping[str, Any] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
     unknown_keys: tuple[str, ...] = ()
+    # The session's account view (live/account.py): {pnl_method: fifo | average_cost}; judged by
+    # preflight. Empty: FIFO, and the view exists only when the broker reports an account.
+    account: object = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> SessionConfig:
@@ -105,11 +109,12 @@ class SessionConfig:
             reconciler=dict(data.get("reconciler") or {}),
             secrets=dict(data.get("secrets") or {}),
             unknown_keys=tuple(unknown),
+            account=_account(data.get("account")),
         )
 
     def to_payload(self) -> dict[str, object]:
         """The config as audit payload. Secrets go in by name only; the redactor masks the rest."""
-        return {
+        payload: dict[str, object] = {
             "session_id": self.session_id,
             "live": {
                 "enabled": _plain(self.live.enabled),
@@ -131,6 +136,16 @@ class SessionConfig:
             "redaction_names": sorted(self.secrets),
             "unknown_keys": list(self.unknown_keys),
         }
+        if self.account:  # only when given, so a session without one keeps its record's shape
+            payload["account"] = _plain(self.account)
+        return payload
+
+
+def _account(value: object) -> object:
+    # Kept as given (a mapping copied): preflight judges it, so a wrong value is a failed check.
+    if value is None:
+        return {}
+    return dict(value) if isinstance(value, Mapping) else value
 
 
 def _plain(value: object) -> object:

@@ -16,14 +16,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NoReturn
 
+from peak_trade.execution.broker.account import AccountStatement
 from peak_trade.execution.broker.model import (
     CancelOrder,
     ExecType,
+    ExecutionReport,
     NewOrder,
     OrderStatus,
     ReplaceOrder,
 )
 from peak_trade.execution.broker.protocol import BrokerAdapter, BrokerHealth, BrokerKind
+from peak_trade.execution.live.account import SessionAccount
 from peak_trade.execution.live.audit import AuditSinkError, AuditTrail
 from peak_trade.execution.live.book import OrderState, Outcome, SessionBook
 from peak_trade.execution.live.checks import (
@@ -50,6 +53,7 @@ from peak_trade.execution.live.intents import (
     ReplaceIntent,
     SubmitIntent,
 )
+from peak_trade.execution.live.pnl import PnlMethod
 from peak_trade.execution.live.pretrade import PreTradeGate
 from peak_trade.execution.live.rails import RailRejection
 from peak_trade.execution.live.rails_config import RailsConfig
@@ -112,6 +116,7 @@ class LiveSessionOrchestrator:
         self._gate = PreTradeGate(RailsConfig(), frozenset())  # replaced once preflight passes
         self._reconciler = ReconcilerConfig()
         self._reconcile_state = ReconcileState()
+        self._account: SessionAccount | None = None  # the session's own account view
         self._prices = prices
         self._max_steps = 0  # no steps until preflight has accepted the configured bound
         self._drain_steps = 1
@@ -159,6 +164,7 @@ class LiveSessionOrchestrator:
             {"session_id": config.session_id, "config": config.to_payload()},
         )
         written = tuple(("write", message) for message in self._audit_failures)
+        statement = self._account_statement()
         results = run_preflight(
             PreflightFacts(
                 config=config,
@@ -196,6 +202,7 @@ class LiveSessionOrchestrator:
         self._allowlist = frozenset(config.allowlist)  # type: ignore[arg-type]
         self._gate = PreTradeGate(RailsConfig.from_mapping(config.rails), self._allowlist)
         self._reconciler = ReconcilerConfig.from_mapping(config.reconciler, pointer="/reconciler")
+        self._open_account(statement)
         self._gate_ready = True
         self._max_steps = int(config.max_steps)  # type: ignore[call-overload]
         self._drain_steps = int(config.drain_steps)  # type: ignore[call-overload]
@@ -237,6 +244,9 @@ class LiveSessionOrchestrator:
                 audit_failures=tuple(self._audit_failures),
                 audit_sequence_problem=self._sequence_problem,
                 broker_kind=self._broker_kind(),
+                account_problem=None
+                if self._account is None
+                else self._account.problem(self._book.positions, self._gate.reference_prices()),
             ),
             self._book,
         )
@@ -301,6 +311,13 @@ class LiveSessionOrchestrator:
         """An operator takes responsibility for an error; the session then stops."""
         if not isinstance(operator, str) or not operator.strip():
             self._refuse("acknowledge", "acknowledge needs the operator's name")
+        self._require(Trigger.ACKNOWLEDGE)  # refused (and audited) before anything changes
+        if self._account is not None:  # a deficit acknowledged is the operator's
+            accepted = self._account.accept_deficit(
+                self._book.positions, self._gate.reference_prices()
+            )
+            if accepted is not None:
+                self._record("account_deficit_accepted", {"operator": operator, **accepted})
         self._begin_stop(Trigger.ACKNOWLEDGE, operator=operator, note=_as_text(note))
 
     def engage_kill_switch(self, reason: str) -> None:
@@ -451,6 +468,7 @@ class LiveSessionOrchestrator:
             cancel_sent_steps=self._cancel_sent_steps,
             snapshot=snapshot,
             step=step,
+            cash=self._cash(),
         )
         self._reconcile_state = effects.state
         for type_, payload in effects.records:
@@ -615,6 +633,8 @@ class LiveSessionOrchestrator:
                 )
             self._record("execution_report", payload)
             order, exec_type = result.order, report.exec_type
+            if self._account is not None and exec_type is _TRADE and result.outcome is _APPLIED:
+                self._book_fill(report)
             closed = order is not None and order.status.is_closed
             # A closed order needs no cancel; a rejected cancel is no longer in flight, so a later
             # stop must send a fresh one.
@@ -622,6 +642,48 @@ class LiveSessionOrchestrator:
                 self._cancel_sent_steps.pop(report.client_order_id, None)
             if closed or exec_type is _REPLACED or exec_type is _REPLACE_REJECTED:
                 self._replace_sent.discard(report.client_order_id)
+
+    def _book_fill(self, report: ExecutionReport) -> None:
+        """Book an applied trade in the session's account (the book's position moved with it)."""
+        assert self._account is not None
+        booking = self._account.book_fill(
+            report.client_order_id,
+            report.symbol,
+            report.side,
+            report.last_qty,
+            report.last_px or _ZERO,  # a priceless trade is already a breach of report soundness
+        )
+        self._record("fill_booked", booking.to_payload())
+
+    def _account_statement(self) -> AccountStatement | None:
+        """The broker's account statement before trading; only the mock is ever asked."""
+        if self._broker_kind() is not BrokerKind.MOCK:
+            return None
+        try:
+            return self._broker.snapshot(0).account
+        except Exception:  # no statement: the session keeps no cash view (P&L only, if asked)
+            return None
+
+    def _open_account(self, statement: AccountStatement | None) -> None:
+        """The session's account view, from the broker's terms: only when the broker reports an
+        account or the config asks for one (config.account), so other sessions keep their shape."""
+        wanted = self._config.account
+        if statement is None and not wanted:
+            return
+        method = PnlMethod(wanted.get("pnl_method", "fifo"))  # type: ignore[union-attr]
+        self._account = SessionAccount(None if statement is None else statement.terms, method)
+        payload: dict[str, object] = {"pnl_method": method.value}
+        if statement is not None:
+            payload["statement"] = statement.to_payload()
+        else:
+            payload["detail"] = "the broker reports no account: P&L only, no cash view"
+        self._record("account_opened", payload)
+
+    def _cash(self) -> tuple[str, Decimal] | None:
+        account = self._account
+        if account is None or account.terms is None or account.cash is None:
+            return None
+        return account.terms.currency, account.cash
 
     def _poll_health(self, step: int) -> BrokerHealth | None:
         try:
@@ -711,6 +773,10 @@ class LiveSessionOrchestrator:
             "failed_checks": list(self._failed_checks),
             "kill_switch_engaged": self._gate.kill_switch.engaged,
         }
+        if self._account is not None:
+            self._summary["account"] = self._account.to_payload(
+                book.positions, self._gate.reference_prices()
+            )
         if self._audit_failure_log:  # only then, so a clean session's summary keeps its shape
             self._summary["audit_sink_failures"] = list(self._audit_failure_log)
         self._record("session_summary", self._summary)
@@ -725,6 +791,8 @@ _APPLIED = Outcome.APPLIED
 _CANCEL_REJECTED = ExecType.CANCEL_REJECTED
 _REPLACED = ExecType.REPLACED  # with a REPLACE_REJECTED, ends an amend in flight
 _REPLACE_REJECTED = ExecType.REPLACE_REJECTED
+_TRADE = ExecType.TRADE
+_ZERO = Decimal(0)
 
 
 def _refusal_fields(rejection: RailRejection) -> dict[str, object]:

@@ -84,6 +84,10 @@ class PreTradeGate:
     def rearm(self, step: int) -> None:
         self.kill_switch = rearm(self.kill_switch, step)
 
+    def reference_prices(self) -> dict[str, Decimal]:
+        """The latest reference price per symbol (for marks: buying power, unrealised P&L)."""
+        return {symbol: ref.price for symbol, ref in self._references.items()}
+
     def observe_prices(self, prices: Mapping[str, Decimal], step: int) -> None:
         for symbol, price in prices.items():
             self._references[symbol] = ReferencePrice(price=price, as_of_step=step)

@@ -57,6 +57,7 @@ def reconciliation_pass(
     cancel_sent_steps: Mapping[str, int],
     snapshot: BrokerSnapshot,
     step: int,
+    cash: tuple[str, Decimal] | None = None,
 ) -> PassEffects:
     records: list[tuple[str, dict[str, object]]] = []
     breaches: list[Breach] = []
@@ -89,8 +90,8 @@ def reconciliation_pass(
         # True only where diff_books would find nothing, so the records cannot differ.
         differences = (
             []
-            if books_agree(still_open, positions, snapshot)
-            else diff_books(still_open, positions, snapshot)
+            if books_agree(still_open, positions, snapshot, cash)
+            else diff_books(still_open, positions, snapshot, cash)
         )
         outcome = reconcile(state, differences, step, config.grace_steps)
         state = outcome.state

@@ -52,6 +52,9 @@ Orders are matched by client order id between the session's open orders (PENDING
   `STATUS_COMPATIBLE` (see there for the rule).
 - POSITION_MISMATCH: the net position of a symbol differs. Symbols of both sides are compared; a
   symbol absent on one side is compared as 0, and the text says "absent", never "0".
+- CASH_MISMATCH: the session keeps an account view (live/account.py) and its cash differs from
+  the broker's statement, or the broker's snapshot carries no account at all (never "agreement").
+  The key is the currency. Like positions, it is pending within the grace period.
 
 A missing report never means flat
 ---------------------------------
@@ -97,6 +100,7 @@ class DifferenceKind(Enum):
     MISSING_REPORT = "missing_report"
     STATUS_MISMATCH = "status_mismatch"
     POSITION_MISMATCH = "position_mismatch"
+    CASH_MISMATCH = "cash_mismatch"
 
 
 _KIND_RANK = {kind: rank for rank, kind in enumerate(DifferenceKind)}
@@ -256,15 +260,39 @@ def _compare_order(o: OrderState, v: BrokerOrderView) -> list[Difference]:
     return found
 
 
+def _cash_difference(cash: tuple[str, Decimal], snapshot: BrokerSnapshot) -> Difference | None:
+    currency, ours = cash
+    _qty(ours, "session cash")
+    statement = snapshot.account
+    if statement is None:
+        return Difference(
+            kind=DifferenceKind.CASH_MISMATCH,
+            key=currency,
+            ours=str(ours),
+            theirs="no account in the broker snapshot",
+        )
+    theirs = _qty(statement.cash, "broker cash")
+    if statement.currency == currency and theirs == ours:
+        return None
+    return Difference(
+        kind=DifferenceKind.CASH_MISMATCH,
+        key=currency,
+        ours=f"{ours} {currency}",
+        theirs=f"{theirs} {statement.currency}",
+    )
+
+
 def diff_books(
     open_orders: Mapping[str, OrderState],
     positions: Mapping[str, Decimal],
     snapshot: BrokerSnapshot,
+    cash: tuple[str, Decimal] | None = None,
 ) -> list[Difference]:
     """Every difference between the session's open orders and positions and the broker's
     snapshot, sorted by kind (declaration order), then key. Raises TypeError for a quantity that
-    is not a finite Decimal and ValueError for a snapshot that lists one order id twice. See the
-    module docstring for the rules."""
+    is not a finite Decimal and ValueError for a snapshot that lists one order id twice. `cash`,
+    (currency, amount) when the session keeps an account, is compared with the broker's
+    statement. See the module docstring for the rules."""
     theirs_orders: dict[str, BrokerOrderView] = {}
     for view in snapshot.open_orders:
         # Two views of one id cannot be paired with one order; picking either would hide the
@@ -308,6 +336,10 @@ def diff_books(
                     theirs=_position_text(theirs_q),
                 )
             )
+    if cash is not None:
+        difference = _cash_difference(cash, snapshot)
+        if difference is not None:
+            found.append(difference)
     return sorted(found, key=lambda d: _sort_key(d.ident))
 
 
@@ -315,6 +347,7 @@ def books_agree(
     open_orders: Mapping[str, OrderState],
     positions: Mapping[str, Decimal],
     snapshot: BrokerSnapshot,
+    cash: tuple[str, Decimal] | None = None,
 ) -> bool:
     """True only when `diff_books(open_orders, positions, snapshot)` would return no difference
     (and not raise): the cheap test for the common step where both books agree, so that the
@@ -327,6 +360,8 @@ def books_agree(
     of either side the same position (absent compared as 0). Anything unexpected, an exception
     included, answers False and so leaves the verdict to diff_books."""
     try:
+        if cash is not None and _cash_difference(cash, snapshot) is not None:
+            return False
         return _books_agree(open_orders, positions, snapshot)
     except Exception:  # a malformed input is diff_books' to name (it raises the same way)
         return False
