@@ -491,7 +491,8 @@ class SessionMachine(RuleBasedStateMachine):
         elif kind == "account_opened" and "statement" in payload:
             self.cash = Decimal(payload["statement"]["cash"])
         elif kind == "fill_booked":
-            assert self.cash is not None and "cash" in payload, record
+            assert self.cash is not None, record
+            assert "cash" in payload, record
             assert Decimal(payload["cash"]) == self.cash + Decimal(payload["cash_delta"]), record
             self.cash = Decimal(payload["cash"])
         elif kind == "account_deficit_accepted":
