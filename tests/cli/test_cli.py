@@ -432,12 +432,35 @@ def test_audit_verify_ok_sealed_and_unsealed(audit_file, capsys):
     assert (code, err) == (0, "")
     assert out == f"{audit_file}: ok: {HAPPY_RECORDS} records, head {head} (sealed)\n"
     audit_file.with_name(audit_file.name + ".seal").unlink()
-    code, out, _ = cli(capsys, "audit", "verify", str(audit_file))
-    assert code == 0
+    code, out, err = cli(capsys, "audit", "verify", str(audit_file))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"{audit_file}:{HAPPY_RECORDS}: error: unsealed: the {HAPPY_RECORDS} records, head {head} "
+        "verify, but no seal lies beside the file (no seal: a clean cut at a record boundary "
+        "would not be detected); a trail of a session that crashed or is still running is "
+        "checked with --allow-unsealed\n"
+    )
+    code, out, err = cli(capsys, "audit", "verify", str(audit_file), "--allow-unsealed")
+    assert (code, err) == (0, "")
     assert out == (
         f"{audit_file}: ok: {HAPPY_RECORDS} records, head {head} "
-        "(no seal: a clean cut at a record boundary would not be detected)\n"
+        "(no seal: a clean cut at a record boundary would not be detected; allowed by "
+        "--allow-unsealed)\n"
     )
+
+
+@pytest.mark.parametrize("sealed", [True, False])
+def test_audit_verify_an_empty_file_is_never_ok(audit_file, capsys, sealed):
+    if not sealed:
+        audit_file.with_name(audit_file.name + ".seal").unlink()
+    audit_file.write_bytes(b"")
+    for extra in ((), ("--allow-unsealed",)):
+        code, out, err = cli(capsys, "audit", "verify", str(audit_file), *extra)
+        assert (code, out) == (1, "")
+        assert err == (
+            f"{audit_file}: error: empty: the file holds no records, and every session writes at "
+            "least one (session_opened); an emptied file is not a verified trail.\n"
+        )
 
 
 def test_audit_verify_names_the_first_tampered_line(audit_file, capsys):
@@ -500,9 +523,15 @@ def test_evidence_verify_names_a_changed_scenario_file(evidence_file, capsys):
     actual = load_scenario(HAPPY).sha256
     code, out, err = cli(capsys, "evidence", "verify", str(evidence_file))
     assert (code, out) == (1, "")
-    assert err == (
+    first, second = err.splitlines()
+    assert first == (
         f"{evidence_file}: error: scenario_sha256 differs: "
-        f"expected {recorded['scenario_sha256']}, actual {actual}\n"
+        f"expected {recorded['scenario_sha256']}, actual {actual}"
+    )
+    assert second.startswith(
+        f"{evidence_file}:5: error: the evidence text differs from what the re-run renders: "
+        f"line 5 reads '- **Scenario SHA-256:** `{recorded['scenario_sha256']}`', the re-run "
+        f"renders '- **Scenario SHA-256:** `{actual}`'"
     )
 
 
@@ -540,7 +569,7 @@ def test_evidence_verify_malformed_exits_2(tree, capsys, content):
     Path("EV.md").write_bytes(content)
     code, out, err = cli(capsys, "evidence", "verify", "EV.md")
     assert (code, out) == (2, "")
-    assert err.startswith("EV.md: error: ")
+    assert re.match(r"EV\.md(:4)?: error: ", err), err
 
 
 def test_evidence_verify_missing_exits_2(tree, capsys):

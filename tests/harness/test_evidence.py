@@ -14,6 +14,7 @@ from peak_trade.execution.live.redaction import REDACTED
 from peak_trade.harness import evidence
 from peak_trade.harness.evidence import (
     EVIDENCE_FORMAT,
+    EvidenceAltered,
     EvidenceFormatError,
     differing_digests,
     evidence_filename,
@@ -134,6 +135,16 @@ def test_digests_block_is_canonical_json_that_parses_back(happy: Verdict):
         "audit_head": happy.result.head,
         "snapshot_sha256": hashlib.sha256(happy.snapshot_text.encode()).hexdigest(),
         "peak_trade_version": "9.9.9",
+        "inputs": {
+            "command": "peak-trade scenario run scenarios/happy_path_full_fills.yaml",
+            "date": "2024-05-01",
+            "git_commit": "0123456789abcdef0123456789abcdef01234567",
+            "operator": "alice",
+            "platform": "Linux x86_64",
+            "python": "3.11.7",
+            "snapshot": "happy_path_full_fills.json",
+        },
+        "text_sha256": hashlib.sha256(text.split("## Digests\n")[0].encode()).hexdigest(),
     }
     assert f"```json\n{canonical_json(parsed)}\n```\n" in text
     assert differing_digests(parsed, dict(parsed)) == []
@@ -160,7 +171,10 @@ def test_identical_inputs_give_identical_text_apart_from_the_date(happy: Verdict
     differing = [
         (a, b) for a, b in zip(first.splitlines(), later.splitlines(), strict=True) if a != b
     ]
-    assert differing == [("- **Date:** 2024-05-01 (UTC)", "- **Date:** 2031-01-02 (UTC)")]
+    # The date, and the digests block that records it and hashes the text above it.
+    assert differing[0] == ("- **Date:** 2024-05-01 (UTC)", "- **Date:** 2031-01-02 (UTC)")
+    assert len(differing) == 2
+    assert '"date":"2031-01-02"' in differing[1][1]
 
 
 def test_planted_secrets_never_appear(secret_verdict: Verdict):
@@ -193,6 +207,12 @@ def test_a_failing_verdict_says_so(tmp_path: Path):
         ("## Digests\n\n```json\n{not json\n```\n", "not valid JSON"),
         ("## Digests\n\n```json\n[1, 2]\n```\n", "not a JSON object"),
         ('## Digests\n\n```json\n{"format": "other/1"}\n```\n', "has format 'other/1'"),
+        (
+            '## Digests\n\n```json\n{"format": "peak_trade.evidence/1", "scenario_path": "s.yaml"}'
+            "\n```\n",
+            "old format peak_trade.evidence/1, which bound only its digests block",
+        ),
+        ("## Digests\n\n```json\n{}\n", "has no ```json block, closed by a ``` line"),
         (f'## Digests\n\n```json\n{{"format": "{EVIDENCE_FORMAT}"}}\n```\n', "lacks audit_head"),
     ],
 )
@@ -203,10 +223,35 @@ def test_malformed_digests_are_refused(text: str, message: str):
 
 def test_digest_types_are_checked(happy: Verdict):
     data = parse_digests(render_evidence(happy, **facts()))
-    for key, bad in (("audit_records", "22"), ("audit_records", True), ("audit_head", 7)):
+    inputs = data["inputs"]
+    for key, bad, message in (
+        ("audit_records", "22", "audit_records"),
+        ("audit_records", True, "audit_records"),
+        ("audit_head", 7, "audit_head"),
+        ("text_sha256", "", "text_sha256"),
+        ("inputs", [], "inputs is not a JSON object"),
+        ("inputs", {**inputs, "extra": 1}, "inputs must hold exactly"),
+        ("inputs", {**inputs, "date": "2024-13-01"}, "not a YYYY-MM-DD date"),
+        ("inputs", {**inputs, "date": "20240501"}, "not a YYYY-MM-DD date"),
+        ("inputs", {**inputs, "command": None}, "command is not a string"),
+        ("inputs", {**inputs, "operator": 3}, "operator is not a string or null"),
+    ):
         text = f"## Digests\n\n```json\n{json.dumps({**data, key: bad})}\n```\n"
-        with pytest.raises(EvidenceFormatError, match=key):
+        with pytest.raises(EvidenceFormatError, match=message) as caught:
             parse_digests(text)
+        assert caught.value.line == 4
+
+
+def test_exactly_one_digests_block_is_accepted(happy: Verdict):
+    text = render_evidence(happy, **facts())
+    block = text[text.index("## Digests\n") :]
+    for forged in (block + "\n" + text, text + "\n" + block):  # a decoy first, or after
+        with pytest.raises(EvidenceAltered, match="2 '## Digests' sections") as caught:
+            parse_digests(forged)
+        assert caught.value.line == forged.split("\n").index("## Digests") + 1
+    inside = text.replace("```sh\n", "```sh\n## Digests\n", 1)  # also inside a fenced block
+    with pytest.raises(EvidenceAltered, match="2 '## Digests' sections"):
+        parse_digests(inside)
 
 
 def test_write_evidence_gathers_facts_and_writes_atomically(

@@ -5,8 +5,11 @@ This file starts from what users verify: the sealed audit file the CLI writes fo
 scenario run (`scenario run --audit-dir`), and checks the command's exit code and its located
 message for each kind of tampering: every byte position flipped, a record deleted, two swapped, a
 mid-line truncation (a torn last line, named by its number), a clean cut at a line boundary
-(caught by the seal alone), the seal deleted, and a recomputed chain (not caught without an
-external anchor: the documented limitation is asserted to hold, so the documentation stays true).
+(caught by the seal alone), the seal deleted (an unsealed trail fails unless --allow-unsealed), an
+emptied file, and recomputed chains with the seal deleted or rewritten: `audit verify` alone
+cannot catch a recomputed chain with a rewritten seal (the documented limitation is asserted to
+hold, so the documentation stays true), and `evidence verify EV.md --audit FILE` catches every one
+of them through the head the evidence records and the re-run reproduces.
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ def audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Path:
     return path
 
 
-def verify_cli(path: Path, capsys) -> tuple[int, str, str]:
-    code = main(["audit", "verify", str(path)])
+def verify_cli(path: Path, capsys, *extra: str) -> tuple[int, str, str]:
+    code = main(["audit", "verify", str(path), *extra])
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err
     return code, captured.out, captured.err
@@ -140,11 +143,39 @@ def test_a_clean_cut_at_a_line_boundary_is_caught_by_the_seal_alone(audit: Path,
             f"{audit}:{keep}: error: truncated: the seal records {seal['count']} records with "
             f"head {seal['head']}, the file has {keep}.\n"
         )
-    # Without its seal the same cut verifies: the documented limitation, stated by the CLI itself.
+    # With its seal deleted too, the cut is an unsealed trail: a failure unless allowed.
     seal_of(audit).unlink()
-    code, out, _ = verify_cli(audit, capsys)
+    code, out, err = verify_cli(audit, capsys)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"{audit}:1: error: unsealed: the 1 records, head ")
+    code, out, _ = verify_cli(audit, capsys, "--allow-unsealed")
     assert code == 0
-    assert out.endswith("(no seal: a clean cut at a record boundary would not be detected)\n")
+    assert out.endswith(
+        "(no seal: a clean cut at a record boundary would not be detected; allowed by "
+        "--allow-unsealed)\n"
+    )
+
+
+def evidence_of() -> Path:
+    return next(Path("ev").glob("EV-*-HAPPY_PATH_FULL_FILLS-PASS.md"))
+
+
+def evidence_cli(audit: Path, capsys) -> tuple[int, str, str]:
+    argv = ["evidence", "verify", str(evidence_of()), "--audit", str(audit)]
+    code = main([*argv, "--snapshot-dir", str(SNAPSHOTS)])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    return code, captured.out, captured.err
+
+
+def test_the_evidence_binds_its_sealed_trail(audit: Path, capsys) -> None:
+    code, out, err = evidence_cli(audit, capsys)
+    assert (code, err) == (0, ""), err
+    head = verify_file(audit).head
+    assert out.splitlines()[1] == (
+        f"{audit}: ok: the sealed trail of this run: 24 records, head {head}, as the evidence "
+        "records"
+    )
 
 
 def recompute(path: Path, edit) -> str:
@@ -160,38 +191,78 @@ def recompute(path: Path, edit) -> str:
     return prev
 
 
+def reseal(path: Path, head: str) -> int:
+    """Rewrite the seal to match the file, as a forger would; returns the record count."""
+    count = len(lines_of(path.read_bytes()))
+    seal = {"count": count, "file": path.name, "format": FORMAT, "head": head}
+    seal_of(path).write_text(canonical_json(seal) + "\n")
+    return count
+
+
 def forge_fill_price(records: list[dict]) -> None:
     fills = [r for r in records if r["payload"].get("exec_type") == "trade"]
     fills[0]["payload"]["last_px"] = "0.01"
 
 
-def test_a_recomputed_chain_is_caught_only_by_a_seal_it_did_not_rewrite(audit, capsys) -> None:
+def test_a_recomputed_chain_is_caught_by_its_old_seal_or_by_the_evidence(audit, capsys) -> None:
+    original_head = verify_file(audit).head
     new_head = recompute(audit, forge_fill_price)
     code, _, err = verify_cli(audit, capsys)
     assert code == 1  # the old seal still names the old head
     assert "error: head mismatch: the seal records head " in err
-    # A forger who also rewrites the seal (or deletes it) is not caught: no external anchor.
-    count = len(lines_of(audit.read_bytes()))
-    seal = {"count": count, "file": audit.name, "format": FORMAT, "head": new_head}
-    seal_of(audit).write_text(canonical_json(seal) + "\n")
+    # A forger who also rewrites the seal passes `audit verify` alone: the file holds nothing
+    # a forger cannot recompute (the documented limitation, asserted so the docs stay true)...
+    count = reseal(audit, new_head)
     code, out, err = verify_cli(audit, capsys)
     assert (code, err) == (0, "")
     assert out == f"{audit}: ok: {count} records, head {new_head} (sealed)\n"
     doc = DOC.read_text(encoding="utf-8")
-    assert "| whole chain recomputed after an edit, seal rewritten or deleted | **no** |" in doc
+    row = "| whole chain recomputed after an edit, seal rewritten | **no** (alone) |"
+    assert f"{row} yes: head differs |" in doc
     assert re.search(r"external\s+anchor", doc)
+    # ...but not the evidence: the run it records reproduces the original head, not the forger's.
+    code, out, err = evidence_cli(audit, capsys)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"{audit}:{count}: error: audit_head differs: the evidence records head {original_head}, "
+        f"the file's is {new_head}\n"
+    )
 
 
-def test_a_deleted_record_with_a_recomputed_chain_and_no_seal_verifies(audit, capsys) -> None:
-    """The limitation again, for a deletion: only an anchor kept elsewhere (the head hash in
-    the evidence file, say) shows it. The evidence's audit_head no longer matches."""
+# name -> how a forger rewrites the trail (records edited, chain recomputed) and what the seal
+# becomes; each passes no check: `audit verify` fails it alone, or the evidence does.
+FORGERIES = {
+    "a record deleted, re-chained, seal deleted": (lambda r: r.pop(5), "delete"),
+    "a record deleted, re-chained, seal rewritten": (lambda r: r.pop(5), "rewrite"),
+    "cut after 10 records, seal deleted": (lambda r: r.__delitem__(slice(10, None)), "delete"),
+    "cut after 10 records, seal rewritten": (lambda r: r.__delitem__(slice(10, None)), "rewrite"),
+    "a fill price edited, re-chained, seal deleted": (forge_fill_price, "delete"),
+    "emptied, seal deleted": (lambda r: r.clear(), "delete"),
+    "emptied, seal rewritten": (lambda r: r.clear(), "rewrite"),
+    "emptied, seal kept": (lambda r: r.clear(), "keep"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORGERIES))
+def test_a_forged_trail_never_verifies_against_its_evidence(audit, capsys, name) -> None:
+    edit, seal = FORGERIES[name]
     original_head = verify_file(audit).head
-    new_head = recompute(audit, lambda records: records.pop(5))
-    seal_of(audit).unlink()
-    code, out, _ = verify_cli(audit, capsys)
-    assert code == 0
-    assert f"head {new_head} (no seal:" in out
+    new_head = recompute(audit, edit)
+    if seal == "delete":
+        seal_of(audit).unlink()
+    elif seal == "rewrite":
+        reseal(audit, new_head)
+    alone, out, err = verify_cli(audit, capsys)
+    emptied = not audit.read_bytes()
+    if seal == "delete" or emptied:
+        assert (alone, out) == (1, ""), name
+        assert ("error: empty: " if emptied else "error: unsealed: ") in err, err
+    else:
+        assert alone == 0, name  # the limitation without an anchor
+    code, out, err = evidence_cli(audit, capsys)
+    assert (code, out) == (1, ""), name
     assert new_head != original_head
-    evidence = next(Path("ev").glob("EV-*-HAPPY_PATH_FULL_FILLS-PASS.md")).read_text()
+    if not emptied:
+        assert f"the evidence records head {original_head}, the file's is {new_head}" in err
+    evidence = evidence_of().read_text(encoding="utf-8")
     assert f'"audit_head":"{original_head}"' in evidence  # the external anchor that catches it
-    assert new_head not in evidence

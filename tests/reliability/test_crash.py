@@ -4,7 +4,8 @@ kill -9: a long generated scenario runs through the real CLI (`python -m peak_tr
 --audit-dir D`) and is SIGKILLed when its audit file passes seeded byte thresholds. Whatever the
 kill point, the file is a byte prefix of the complete run's file (runs are deterministic), holds
 only whole records plus at most one torn last line, has no seal, and `peak-trade audit verify`
-says precisely which: "ok ... (no seal: ...)" or "FILE:N: error: torn last line N".
+says precisely which: "FILE:N: error: unsealed: ..." (ok with --allow-unsealed) or
+"FILE:N: error: torn last line N".
 
 fsync failure: `os.fsync` raises EIO at the N-th call of a session whose file sink syncs every
 record. For every N that falls in the running session: it ends in ERROR_REQUIRES_OPERATOR, no
@@ -95,8 +96,8 @@ def kill_when_past(process: subprocess.Popen[bytes], audit: Path, threshold: int
     return False
 
 
-def verify_cli(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(["audit", "verify", str(path)])
+def verify_cli(path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str]:
+    code = main(["audit", "verify", str(path), *extra])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -134,10 +135,14 @@ def test_kill_9_leaves_a_valid_prefix_and_at_most_one_torn_line(tmp_path: Path, 
             assert stderr.startswith(f"{audit}:{whole + 1}: error: torn last line {whole + 1}: ")
         else:
             assert result.ok
-            assert code == 0
+            assert (code, stdout) == (1, "")  # unsealed: a failure unless allowed
+            assert stderr.startswith(f"{audit}:{whole}: error: unsealed: the {whole} records")
+            code, stdout, stderr = verify_cli(audit, capsys, "--allow-unsealed")
+            assert (code, stderr) == (0, "")
             assert stdout == (
                 f"{audit}: ok: {whole} records, head {result.head} "
-                "(no seal: a clean cut at a record boundary would not be detected)\n"
+                "(no seal: a clean cut at a record boundary would not be detected; allowed by "
+                "--allow-unsealed)\n"
             )
         # The crash a kill cannot produce (write(2) of one line is not split by SIGKILL), but
         # a power cut can: part of the next line reached the disk. Named precisely all the same.

@@ -109,11 +109,21 @@ def _scenario_new(parser: argparse.ArgumentParser) -> None:
 
 def _audit_verify(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE")
+    parser.add_argument(
+        "--allow-unsealed",
+        action="store_true",
+        help="accept a trail without a seal (a session that crashed or is still running)",
+    )
     parser.set_defaults(handler=_lazy("verify_cmds", "cmd_audit_verify"))
 
 
 def _evidence_verify(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE")
+    parser.add_argument(
+        "--audit",
+        metavar="FILE",
+        help="also require FILE to be the sealed audit trail of the run the evidence records",
+    )
     _snapshot_dir_option(parser)
     parser.set_defaults(handler=_lazy("verify_cmds", "cmd_evidence_verify"))
 
@@ -141,7 +151,7 @@ _COMMANDS: dict[str, tuple[str, dict[str, tuple[str, _Configure]]]] = {
         "evidence tools",
         {
             "verify": (
-                "re-run the scenario an evidence file names and compare its digests",
+                "re-run the scenario an evidence file names and compare the whole evidence",
                 _evidence_verify,
             )
         },

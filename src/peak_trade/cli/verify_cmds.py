@@ -9,18 +9,17 @@ from pathlib import Path
 from peak_trade import __version__
 from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Context
 from peak_trade.cli.output import err, out
-from peak_trade.execution.live.audit_verify import verify_file
+from peak_trade.execution.live.audit_verify import VerifyResult, verify_file
 from peak_trade.execution.live.redaction import Redactor
 from peak_trade.execution.live.session import build_redactor
 from peak_trade.harness.errors import ScenarioError
 from peak_trade.harness.evidence import (
     MAX_EVIDENCE_BYTES,
+    EvidenceAltered,
     EvidenceFormatError,
-    differing_digests,
-    digests,
-    parse_digests,
+    parse_evidence,
 )
-from peak_trade.harness.expectations import format_failure
+from peak_trade.harness.evidence_check import audit_problems, evidence_findings
 from peak_trade.harness.model import load_scenario
 from peak_trade.harness.verdict import evaluate
 
@@ -30,31 +29,49 @@ def _reason(exc: OSError) -> str:
 
 
 def cmd_audit_verify(args: argparse.Namespace, ctx: Context) -> int:
-    """Verify an audit file's hash chain and, when present, its seal. Harness-independent."""
+    """Verify an audit file's hash chain and its seal. Harness-independent.
+
+    An unsealed file (its session crashed, is running, or its seal was deleted) fails, exit 1,
+    unless `--allow-unsealed`: without a seal a cut at a record boundary goes unnoticed."""
     shown = str(args.file)
     try:
         result = verify_file(Path(args.file))
     except OSError as exc:
         err(f"peak-trade: cannot read the audit file {shown}: {_reason(exc)}")
         return EXIT_BAD_INPUT
-    if result.ok:
-        seal = (
-            "(sealed)"
-            if result.sealed
-            else "(no seal: a clean cut at a record boundary would not be detected)"
-        )
-        out(f"{shown}: ok: {result.count} records, head {result.head} {seal}")
+    if not result.ok:
+        _audit_failure(shown, result)
+        return EXIT_FAILED
+    verified = f"{result.count} records, head {result.head}"
+    if result.sealed:
+        out(f"{shown}: ok: {verified} (sealed)")
         return EXIT_OK
+    if getattr(args, "allow_unsealed", False):
+        out(f"{shown}: ok: {verified} ({UNSEALED_NOTE}; allowed by --allow-unsealed)")
+        return EXIT_OK
+    err(
+        f"{shown}:{result.count}: error: unsealed: the {verified} verify, but no seal lies "
+        f"beside the file ({UNSEALED_NOTE}); a trail of a session that crashed or is still "
+        "running is checked with --allow-unsealed"
+    )
+    return EXIT_FAILED
+
+
+UNSEALED_NOTE = "no seal: a clean cut at a record boundary would not be detected"
+
+
+def _audit_failure(shown: str, result: VerifyResult) -> None:
     line = result.first_bad_line or result.count or None  # a seal problem: the last line
     where = f"{shown}:{line}" if line else shown
     err(f"{where}: error: {result.reason}")
     if result.first_bad_line and result.count and not result.torn_tail:
         err(f"{shown}: note: the {result.count} record(s) before it verify, head {result.head}")
-    return EXIT_FAILED
 
 
 def cmd_evidence_verify(args: argparse.Namespace, ctx: Context) -> int:
-    """Re-run the scenario an evidence file names and check that it reproduces the digests."""
+    """Re-run the scenario an evidence file names, render its evidence again from that run and
+    the inputs the file records, and require the file to be exactly that text; with --audit,
+    also require the audit file to be the sealed trail of that run."""
     shown = str(args.file)
     try:
         with open(args.file, "rb") as stream:
@@ -69,10 +86,18 @@ def cmd_evidence_verify(args: argparse.Namespace, ctx: Context) -> int:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise EvidenceFormatError("not UTF-8 text: not peak_trade evidence") from None
-        recorded = parse_digests(text)
+        recorded = parse_evidence(text).digests
     except EvidenceFormatError as exc:
-        err(f"{shown}: error: {exc}")
-        return EXIT_BAD_INPUT
+        where = f"{shown}:{exc.line}" if exc.line else shown
+        err(f"{where}: error: {exc}")
+        return EXIT_FAILED if isinstance(exc, EvidenceAltered) else EXIT_BAD_INPUT
+    audit_result = None
+    if args.audit is not None:
+        try:
+            audit_result = verify_file(Path(args.audit))
+        except OSError as exc:
+            err(f"peak-trade: cannot read the audit file {args.audit}: {_reason(exc)}")
+            return EXIT_BAD_INPUT
 
     scenario_path = str(recorded["scenario_path"])
     try:
@@ -94,31 +119,49 @@ def cmd_evidence_verify(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_FAILED
     redactor = build_redactor(scenario.config)
     ctx.redactor = redactor
+    say = redactor.redact_text
     verdict = evaluate(scenario, snapshot_dir=args.snapshot_dir)
-    actual = digests(verdict, version=str(recorded["peak_trade_version"]))
-    actual["scenario_sha256"] = actual_sha  # the bytes on disk now, as read above
-    differences = differing_digests(recorded, actual)
-    for key, expected, got in differences:
-        _differs(shown, key, expected, got, redactor)
-    if not verdict.passed:
-        err(f"{shown}: error: the scenario no longer passes:")
-        failure = redactor.redact_text(format_failure(scenario.id, verdict.mismatches))
-        for line in failure.splitlines():
+    findings = evidence_findings(
+        text, recorded, verdict, scenario_sha256=actual_sha, name=Path(shown).name
+    )
+    for finding in findings:
+        where = f"{shown}:{finding.line}" if finding.line else shown
+        err(say(f"{where}: error: {finding.message}"))
+        for line in say(finding.detail).splitlines():
             err(f"    {line}")
-    if differences or not verdict.passed:
+    audit_ok = True
+    if audit_result is not None:
+        audit_ok = _audit_bound(str(args.audit), audit_result, recorded)
+    if findings or not audit_ok:
         return EXIT_FAILED
 
     out(
         f"{shown}: ok: scenario {scenario.id} ({scenario_path}) passes again and reproduces "
         f"scenario_sha256, audit_records ({verdict.result.count}), audit_head "
-        f"({verdict.result.head}) and snapshot_sha256"
+        f"({verdict.result.head}) and snapshot_sha256, and the whole evidence text"
     )
+    if audit_result is not None:
+        out(
+            f"{args.audit}: ok: the sealed trail of this run: {audit_result.count} records, "
+            f"head {audit_result.head}, as the evidence records"
+        )
     if recorded["peak_trade_version"] != __version__:
         out(
             f"{shown}: note: the evidence was made with peak_trade "
             f"{recorded['peak_trade_version']}, verified with {__version__}"
         )
     return EXIT_OK
+
+
+def _audit_bound(shown: str, result: VerifyResult, recorded: dict[str, object]) -> bool:
+    """Report why the audit file is not the sealed trail the evidence records; True if it is."""
+    if not result.ok:
+        _audit_failure(shown, result)
+        return False
+    problems = audit_problems(result, recorded)
+    for problem in problems:
+        err(f"{shown}:{result.count}: error: {problem}")
+    return not problems
 
 
 def _differs(

@@ -3,9 +3,12 @@
 `render_evidence` is pure: every fact (date, version, commit, platform) is passed in, so identical
 inputs give identical text. `write_evidence` is the thin imperative edge that gathers those facts
 and replaces the file atomically. The text ends with a fenced JSON block of digests (canonical
-JSON, format `peak_trade.evidence/1`) that `peak-trade evidence verify` parses and re-checks by
-running the scenario again. Nothing secret: the whole text goes through the scenario's redactor
-as the last step.
+JSON, format `peak_trade.evidence/2`) that also records every input of the rendering (date,
+operator, command, environment), so `peak-trade evidence verify` can run the scenario again,
+render the evidence anew from that run and those inputs, and compare the two texts byte for byte:
+an edit anywhere in the file, not only in the digests, fails verification at its line
+(evidence_check.py). Nothing secret: the whole text goes through the scenario's redactor as the
+last step.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from peak_trade import __version__
@@ -27,18 +31,35 @@ from peak_trade.execution.live.session import build_redactor
 from peak_trade.harness.snapshot import SNAPSHOT_SUFFIX
 from peak_trade.harness.verdict import Verdict
 
-EVIDENCE_FORMAT = "peak_trade.evidence/1"
+EVIDENCE_FORMAT = "peak_trade.evidence/2"
+# Format 1 bound only its digests block, not the text around it: it is refused, not verified.
+OLD_EVIDENCE_FORMATS = ("peak_trade.evidence/1",)
 DIGESTS_HEADING = "## Digests"
+INPUTS_KEY = "inputs"
+TEXT_KEY = "text_sha256"
 DIGEST_KEYS = (
     "audit_head",
     "audit_records",
     "format",
+    INPUTS_KEY,
     "peak_trade_version",
     "scenario_id",
     "scenario_path",
     "scenario_sha256",
     "snapshot_sha256",
+    TEXT_KEY,
 )
+# What the rendering takes besides the run itself, recorded so a verifier can render it again:
+# key -> whether it may be null (an unknown operator or git commit is left out of the text).
+INPUT_KEYS = {
+    "command": False,
+    "date": False,
+    "git_commit": True,
+    "operator": True,
+    "platform": False,
+    "python": False,
+    "snapshot": False,
+}
 # The digests `evidence verify` requires to match a fresh run (the version is only reported).
 VERIFIED_DIGESTS = (
     "scenario_id",
@@ -54,7 +75,18 @@ _GIT_COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
 class EvidenceFormatError(ValueError):
-    """The file is not peak_trade evidence, or its digests block is malformed."""
+    """The file is not peak_trade evidence, or its digests block is malformed (bad input).
+
+    `line` (1-based) is where the problem is, when it has one place."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class EvidenceAltered(EvidenceFormatError):
+    """The file is peak_trade evidence that was edited in a way no rendering produces (a second
+    digests block): a failed check, not bad input."""
 
 
 def evidence_filename(scenario_id: str, date: dt.date) -> str:
@@ -71,10 +103,23 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def digests(verdict: Verdict, *, version: str) -> dict[str, object]:
-    """The machine-readable facts `evidence verify` re-checks."""
+def digests(
+    verdict: Verdict,
+    *,
+    version: str,
+    inputs: Mapping[str, object] | None = None,
+    text: str | None = None,
+) -> dict[str, object]:
+    """The machine-readable facts `evidence verify` re-checks; with `inputs` and `text` (the
+    evidence above its digests), what the rendering took and the SHA-256 of what it wrote."""
     scenario, result = verdict.scenario, verdict.result
+    extra: dict[str, object] = {}
+    if inputs is not None:
+        extra[INPUTS_KEY] = dict(inputs)
+    if text is not None:
+        extra[TEXT_KEY] = sha256_text(text)
     return {
+        **extra,
         "format": EVIDENCE_FORMAT,
         "scenario_id": scenario.id,
         "scenario_path": scenario.path,
@@ -102,6 +147,15 @@ def render_evidence(
     scenario, result = verdict.scenario, verdict.result
     records = result.records
     snapshot = snapshot_name or f"{scenario.id}{SNAPSHOT_SUFFIX}"
+    inputs = {
+        "command": command,
+        "date": date.isoformat(),
+        "git_commit": git_commit,
+        "operator": operator,
+        "platform": platform,
+        "python": python,
+        "snapshot": snapshot,
+    }
     verdict_text = (
         "**PASS**: no expectation or snapshot mismatch"
         if verdict.passed
@@ -184,64 +238,166 @@ def render_evidence(
         f"- **Python:** {_inline(python)}",
         f"- **Platform:** {_inline(platform)}",
         "",
-        DIGESTS_HEADING,
-        "",
-        "```json",
-        canonical_json(digests(verdict, version=version)),
-        "```",
         "",
     ]
-    text = "\n".join(out)
-    return build_redactor(scenario.config).redact_text(text)
+    redact = build_redactor(scenario.config).redact_text
+    # The text above the digests is hashed as written (redacted), so an edit made consistently
+    # in the text and in `inputs` (an operator renamed in both) still fails verification.
+    text = redact("\n".join(out))
+    block = digests(verdict, version=version, inputs=inputs, text=text)
+    return text + redact(
+        "\n".join((DIGESTS_HEADING, "", "```json", canonical_json(block), "```", ""))
+    )
 
 
 def parse_digests(text: str) -> dict[str, object]:
     """The digests block of an evidence text; raises EvidenceFormatError naming what is wrong."""
-    body = _digests_body(text.splitlines())
+    return parse_evidence(text).digests
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParsedEvidence:
+    digests: dict[str, object]
+    line: int  # 1-based line of the digests' JSON
+
+
+def parse_evidence(text: str) -> ParsedEvidence:
+    """The one digests block of an evidence text, checked for shape and types.
+
+    Lines are split on "\n" only (JSON writes U+2028 raw). Exactly one line may be the
+    `## Digests` heading (no rendered line can be: every other line starts with text of its own):
+    none is not evidence (EvidenceFormatError); two or more is evidence someone edited
+    (EvidenceAltered), whichever of them comes first."""
+    lines = text.split("\n")
+    headings = [n for n, line in enumerate(lines, start=1) if line == DIGESTS_HEADING]
+    if not headings:
+        fences = [n for n, line in enumerate(lines, start=1) if line == "```json"]
+        near = f" (line {fences[-1] - 2} is where it belongs)" if fences and fences[-1] > 2 else ""
+        raise EvidenceFormatError(
+            f"no '{DIGESTS_HEADING}' section with a ```json block{near}: not peak_trade evidence",
+            line=fences[-1] - 2 if near else None,
+        )
+    if len(headings) > 1:
+        where = ", ".join(str(n) for n in headings)
+        raise EvidenceAltered(
+            f"{len(headings)} '{DIGESTS_HEADING}' sections (lines {where}): evidence has exactly "
+            "one, so the file was edited; a second digests block is never trusted",
+            line=headings[0],
+        )
+    body, line = _digests_body(lines, headings[0])
     if body is None:
         raise EvidenceFormatError(
-            f"no '{DIGESTS_HEADING}' section with a ```json block: not peak_trade evidence"
+            f"the '{DIGESTS_HEADING}' section at line {headings[0]} has no ```json block, closed "
+            f"by a ``` line (line {line} is not as expected)",
+            line=line,
         )
     try:
         data = json.loads(body)
     except ValueError as exc:
-        raise EvidenceFormatError(f"the digests block is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise EvidenceFormatError("the digests block is not a JSON object")
-    if data.get("format") != EVIDENCE_FORMAT:
         raise EvidenceFormatError(
-            f"the digests block has format {data.get('format')!r}, expected {EVIDENCE_FORMAT!r}"
+            f"the digests block is not valid JSON ({exc})", line=line
+        ) from None
+    if not isinstance(data, dict):
+        raise EvidenceFormatError("the digests block is not a JSON object", line=line)
+    found = data.get("format")
+    if found in OLD_EVIDENCE_FORMATS:
+        path = data.get("scenario_path")
+        again = f"`peak-trade scenario run {path}`" if isinstance(path, str) else "the scenario"
+        raise EvidenceFormatError(
+            f"this evidence is in the old format {found}, which bound only its digests block and "
+            f"not the text around it, so it cannot be verified; run {again} again to write "
+            f"evidence in format {EVIDENCE_FORMAT}",
+            line=line,
+        )
+    if found != EVIDENCE_FORMAT:
+        raise EvidenceFormatError(
+            f"the digests block has format {found!r}, expected {EVIDENCE_FORMAT!r}", line=line
         )
     missing = [key for key in DIGEST_KEYS if key not in data]
     if missing:
-        raise EvidenceFormatError(f"the digests block lacks {', '.join(missing)}")
+        raise EvidenceFormatError(f"the digests block lacks {', '.join(missing)}", line=line)
     for key in DIGEST_KEYS:
         value = data[key]
-        wanted_int = key == "audit_records"
-        if wanted_int and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            raise EvidenceFormatError(f"the digest {key} is not a non-negative integer")
-        if not wanted_int and (not isinstance(value, str) or not value):
-            raise EvidenceFormatError(f"the digest {key} is not a non-empty string")
-    return data
+        if key == INPUTS_KEY:
+            _check_inputs(value, line)
+        elif key == "audit_records":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise EvidenceFormatError(
+                    f"the digest {key} is not a non-negative integer", line=line
+                )
+        elif not isinstance(value, str) or not value:
+            raise EvidenceFormatError(f"the digest {key} is not a non-empty string", line=line)
+    return ParsedEvidence(digests=data, line=line)
 
 
-def _digests_body(lines: list[str]) -> str | None:
-    """The text of the ```json block that follows the last `## Digests` heading (blank lines
-    between them allowed), or None; one linear pass whatever the file holds."""
-    headings = [i for i, line in enumerate(lines) if line.rstrip() == DIGESTS_HEADING]
-    if not headings:
-        return None
-    index = headings[-1] + 1
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _check_inputs(value: object, line: int) -> None:
+    if not isinstance(value, dict):
+        raise EvidenceFormatError(f"the digest {INPUTS_KEY} is not a JSON object", line=line)
+    if set(value) != set(INPUT_KEYS):
+        raise EvidenceFormatError(
+            f"the digest {INPUTS_KEY} must hold exactly {', '.join(INPUT_KEYS)}", line=line
+        )
+    for key, nullable in INPUT_KEYS.items():
+        item = value[key]
+        if not (isinstance(item, str) or (nullable and item is None)):
+            kind = "a string or null" if nullable else "a string"
+            raise EvidenceFormatError(f"the input {key} is not {kind}", line=line)
+    date = value["date"]
+    try:
+        ok = bool(_ISO_DATE.fullmatch(date)) and dt.date.fromisoformat(date).isoformat() == date
+    except ValueError:
+        ok = False
+    if not ok:
+        raise EvidenceFormatError(f"the input date {date!r} is not a YYYY-MM-DD date", line=line)
+
+
+def recorded_date(recorded: Mapping[str, object]) -> dt.date:
+    """The evidence date of digests that parse_evidence accepted."""
+    return dt.date.fromisoformat(_inputs(recorded)["date"])  # type: ignore[arg-type]
+
+
+def render_again(verdict: Verdict, recorded: Mapping[str, object]) -> str:
+    """The evidence text that `verdict` gives with the inputs `recorded` (parse_evidence's
+    digests): byte for byte the file, if neither the file nor the run has changed."""
+    inputs = _inputs(recorded)
+    return render_evidence(
+        verdict,
+        operator=inputs["operator"],  # type: ignore[arg-type]
+        date=recorded_date(recorded),
+        command=str(inputs["command"]),
+        version=str(recorded["peak_trade_version"]),
+        git_commit=inputs["git_commit"],  # type: ignore[arg-type]
+        python=str(inputs["python"]),
+        platform=str(inputs["platform"]),
+        snapshot_name=str(inputs["snapshot"]),
+    )
+
+
+def _inputs(recorded: Mapping[str, object]) -> Mapping[str, object]:
+    inputs = recorded[INPUTS_KEY]
+    if not isinstance(inputs, Mapping):
+        raise EvidenceFormatError(f"the digest {INPUTS_KEY} is not a JSON object")
+    return inputs
+
+
+def _digests_body(lines: list[str], heading: int) -> tuple[str | None, int]:
+    """(the text of the ```json block after the heading on 1-based line `heading`, or None; the
+    1-based line where that text starts, or where the block is broken). Blank lines between the
+    heading and the block are allowed here (the byte comparison judges the layout)."""
+    index = heading  # 0-based: the line after the heading
     while index < len(lines) and not lines[index].strip():
         index += 1
     if index >= len(lines) or lines[index].rstrip() != "```json":
-        return None
+        return None, min(index, len(lines) - 1) + 1
     body: list[str] = []
     for line in lines[index + 1 :]:
         if line.rstrip() == "```":
-            return "\n".join(body)
+            return "\n".join(body), index + 2
         body.append(line)
-    return None  # the block is never closed
+    return None, len(lines)  # the block is never closed
 
 
 def differing_digests(

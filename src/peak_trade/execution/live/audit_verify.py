@@ -4,7 +4,11 @@
 naming the line and why: a modified record (hash mismatch), a deleted, inserted or reordered one
 (prev mismatch), a gap in seq, a step going back, or a torn last line (a crash mid-append).
 `verify_file` also checks the file against the seal beside it, which catches a clean cut at a
-record boundary; a chain recomputed together with its seal is not caught.
+record boundary, and refuses an empty file (every session writes at least its `session_opened`
+record). A file without a seal verifies with `sealed=False`: `peak-trade audit verify` fails it
+unless told `--allow-unsealed`. A chain recomputed together with its seal (or with the seal
+deleted) is not caught by the file alone: that takes the external anchor an evidence file holds,
+its audit head (`peak-trade evidence verify EV.md --audit FILE`).
 """
 
 from __future__ import annotations
@@ -105,6 +109,13 @@ def verify_file(path: Path) -> VerifyResult:
     path = Path(path)
     with path.open("rb") as handle:
         result = _verify(handle, stream=True)
+    if result.ok and result.count == 0:
+        result = replace(
+            result,
+            ok=False,
+            reason="empty: the file holds no records, and every session writes at least one "
+            "(session_opened); an emptied file is not a verified trail.",
+        )
     try:
         seal_bytes = path.with_name(path.name + ".seal").read_bytes()
     except FileNotFoundError:

@@ -1,0 +1,226 @@
+"""What `evidence verify` compares, as pure functions: texts, a file name, an audit file's result.
+
+The evidence is checked as a whole: the scenario is run again and the evidence rendered anew
+from that run and the inputs the digests block records (evidence.render_again); the file must be
+exactly that text. `first_difference` names the first line that is not. An audit file given
+with `--audit` must be the sealed trail of the same run: its chain verifies, its seal is present
+and agrees with it, and its record count and head are the ones the evidence records. The head is
+what binds them: a forger can recompute a chain and its seal, but not make a different trail hash
+to the head that the scenario reproduces on every run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from peak_trade.execution.live.audit_verify import VerifyResult
+from peak_trade.harness.evidence import (
+    DIGESTS_HEADING,
+    TEXT_KEY,
+    differing_digests,
+    digests,
+    evidence_filename,
+    recorded_date,
+    render_again,
+    sha256_text,
+)
+from peak_trade.harness.expectations import format_failure
+from peak_trade.harness.verdict import Verdict
+
+MAX_SHOWN = 160  # characters of a differing line shown in a message
+_EVIDENCE_NAME = re.compile(r"EV-[0-9]{8}-.+-PASS\.md")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """One reason an evidence file does not verify; `line` (1-based) where it has one place."""
+
+    message: str
+    line: int | None = None
+    detail: str = ""  # further lines, e.g. the expectations a re-run no longer meets
+
+
+def evidence_findings(
+    text: str,
+    recorded: Mapping[str, object],
+    verdict: Verdict,
+    *,
+    scenario_sha256: str,
+    name: str,
+) -> list[Finding]:
+    """Every way `text`, whose digests parse_evidence read as `recorded`, is not the evidence
+    of the fresh run `verdict` (of a scenario file whose bytes hash to `scenario_sha256`) in a
+    file called `name`. Empty: the file is, byte for byte, what that run renders."""
+    actual = digests(verdict, version=str(recorded["peak_trade_version"]))
+    actual["scenario_sha256"] = scenario_sha256  # the bytes on disk now
+    findings = [
+        Finding(message=f"{key} differs: expected {expected}, actual {got}")
+        for key, expected, got in differing_digests(recorded, actual)
+    ]
+    if not verdict.passed:
+        detail = format_failure(verdict.scenario.id, verdict.mismatches)
+        findings.append(Finding(message="the scenario no longer passes:", detail=detail))
+    difference = first_difference(render_again(verdict, recorded), text)
+    if difference is not None:
+        findings.append(_text_finding(text, recorded, difference))
+    problem = filename_problem(name, recorded)
+    if problem is not None:
+        findings.append(Finding(message=problem))
+    return findings
+
+
+def _text_finding(text: str, recorded: Mapping[str, object], difference: TextDifference) -> Finding:
+    """The finding for a text that is not the rendering; when the text above the digests still
+    hashes to the recorded text_sha256, the edit is in the digests' inputs: named there."""
+    said = "the evidence text differs from what the re-run renders: " + difference.describe()
+    heading = f"\n{DIGESTS_HEADING}\n"
+    cut = text.find(heading)
+    if cut < 0 or sha256_text(text[: cut + 1]) != recorded.get(TEXT_KEY):
+        return Finding(message=said, line=difference.line)
+    digests_line = text.count("\n", 0, cut) + 5  # heading, blank, ```json, then the JSON
+    if difference.line >= digests_line:
+        return Finding(message=said, line=difference.line)
+    return Finding(
+        message=f"the digests block was edited: the text above it is intact (it hashes to the "
+        f"recorded {TEXT_KEY}), but the inputs the block records render it otherwise: "
+        + difference.describe(),
+        line=digests_line,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextDifference:
+    line: int  # 1-based
+    expected: str | None  # None: the rendering ends before this line
+    found: str | None  # None: the file ends before this line
+
+    def describe(self) -> str:
+        if self.found is None:
+            return (
+                f"the file ends before line {self.line}; the re-run renders "
+                f"{_shown(self.expected or '')} there"
+            )
+        if self.expected is None:
+            return (
+                f"line {self.line} is extra: the re-run renders {self.line - 1} line(s), the file "
+                f"goes on with {_shown(self.found)}"
+            )
+        hint = ""
+        if self.found == self.expected + "\r":
+            hint = " (a CRLF line ending: evidence is written with LF only)"
+        keys = _differing_keys(self.expected, self.found)
+        if keys:
+            return f"the digests block differs at {', '.join(keys)}{hint}"
+        column = next(
+            (i for i, (a, b) in enumerate(zip(self.expected, self.found, strict=False)) if a != b),
+            min(len(self.expected), len(self.found)),
+        )
+        return (
+            f"line {self.line} reads {_excerpt(self.found, column)}, the re-run renders "
+            f"{_excerpt(self.expected, column)} (column {column + 1}){hint}"
+        )
+
+
+def first_difference(expected: str, found: str) -> TextDifference | None:
+    """The first line where `found` is not `expected`, split on "\\n" only; None if equal."""
+    if expected == found:
+        return None
+    want, got = expected.split("\n"), found.split("\n")
+    for index in range(max(len(want), len(got))):  # bounded: the longer text's lines
+        a = want[index] if index < len(want) else None
+        b = got[index] if index < len(got) else None
+        if a != b:
+            return TextDifference(line=index + 1, expected=a, found=b)
+    raise AssertionError("unequal texts with equal lines")  # split() is lossless
+
+
+def filename_problem(name: str, recorded: Mapping[str, object]) -> str | None:
+    """A file named like evidence (`EV-YYYYMMDD-<ID>-PASS.md`) must carry the date and scenario
+    id it records; any other name (a copy, a ticket attachment) is not judged."""
+    if not _EVIDENCE_NAME.fullmatch(name):
+        return None
+    wanted = evidence_filename(str(recorded["scenario_id"]), recorded_date(recorded))
+    if name == wanted:
+        return None
+    return (
+        f"the file name {name} does not match the evidence it holds, which would be named "
+        f"{wanted}: its date or scenario id was changed"
+    )
+
+
+def audit_problems(result: VerifyResult, recorded: Mapping[str, object]) -> list[str]:
+    """Why an audit file's verification `result` does not bind it to the evidence `recorded`;
+    empty when the file is the sealed trail whose count and head the evidence records."""
+    if not result.ok:
+        return []  # the file's own finding is reported first, and is enough
+    problems = []
+    if not result.sealed:
+        problems.append(
+            "unsealed: no seal lies beside the file, and the evidence is only ever written for a "
+            "session that closed cleanly and sealed its trail"
+        )
+    count, head = recorded["audit_records"], recorded["audit_head"]
+    if result.count != count:
+        problems.append(
+            f"audit_records differs: the evidence records {count} records, the file holds "
+            f"{result.count}"
+        )
+    if result.head != head:
+        problems.append(
+            f"audit_head differs: the evidence records head {head}, the file's is {result.head}"
+        )
+    return problems
+
+
+def _differing_keys(expected: str, found: str) -> list[str]:
+    """For two JSON object lines (the digests), each key whose value differs, with what the file
+    records and what the re-run renders; empty if either line is not such an object."""
+    try:
+        want, got = json.loads(expected), json.loads(found)
+    except ValueError:
+        return []
+    if not (isinstance(want, dict) and isinstance(got, dict)):
+        return []
+    keys = []
+    for key in sorted(set(want) | set(got)):  # bounded: the digests' keys
+        a, b = want.get(key), got.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += [
+                f"{key}.{k} (the file records {_json(b.get(k))}, the re-run renders "
+                f"{_json(a.get(k))})"
+                for k in sorted(set(a) | set(b))
+                if a.get(k) != b.get(k)
+            ]
+        else:
+            keys.append(f"{key} (the file records {_json(b)}, the re-run renders {_json(a)})")
+    if keys and all(k.startswith(f"{TEXT_KEY} ") for k in keys):
+        keys[0] += ": the text above the digests block was changed"
+    return keys
+
+
+def _json(value: object) -> str:
+    text = json.dumps(value)  # ASCII, control characters escaped
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}... (+{len(text) - MAX_SHOWN})"
+
+
+def _excerpt(text: str, column: int) -> str:
+    """`text` around `column` where it is long: the differing part is what matters."""
+    if len(text) <= MAX_SHOWN:
+        return _shown(text)
+    start = max(0, column - MAX_SHOWN // 2)
+    part = text[start : start + MAX_SHOWN]
+    before = f"{start} characters, then " if start else ""
+    after = len(text) - start - len(part)
+    return f"{before}{part!r}" + (f" (+{after} characters)" if after else "")
+
+
+def _shown(text: str) -> str:
+    # repr: one line, control characters escaped, so a hostile line cannot steer the terminal
+    if len(text) > MAX_SHOWN:
+        return repr(text[:MAX_SHOWN]) + f" (+{len(text) - MAX_SHOWN} characters)"
+    return repr(text)
