@@ -65,20 +65,24 @@ def evidence_findings(
         findings.append(Finding(message="the scenario no longer passes:", detail=detail))
     difference = first_difference(render_again(verdict, recorded), text)
     if difference is not None:
-        findings.append(_text_finding(text, recorded, difference))
+        # A run that changed explains a changed text; only a run that did not can show that the
+        # edit is in the digests' inputs.
+        findings.append(_text_finding(text, recorded, difference, run_changed=bool(findings)))
     problem = filename_problem(name, recorded)
     if problem is not None:
         findings.append(Finding(message=problem))
     return findings
 
 
-def _text_finding(text: str, recorded: Mapping[str, object], difference: TextDifference) -> Finding:
+def _text_finding(
+    text: str, recorded: Mapping[str, object], difference: TextDifference, *, run_changed: bool
+) -> Finding:
     """The finding for a text that is not the rendering; when the text above the digests still
     hashes to the recorded text_sha256, the edit is in the digests' inputs: named there."""
     said = "the evidence text differs from what the re-run renders: " + difference.describe()
     heading = f"\n{DIGESTS_HEADING}\n"
     cut = text.find(heading)
-    if cut < 0 or sha256_text(text[: cut + 1]) != recorded.get(TEXT_KEY):
+    if run_changed or cut < 0 or sha256_text(text[: cut + 1]) != recorded.get(TEXT_KEY):
         return Finding(message=said, line=difference.line)
     digests_line = text.count("\n", 0, cut) + 5  # heading, blank, ```json, then the JSON
     if difference.line >= digests_line:
