@@ -25,11 +25,12 @@ from peak_trade.execution.broker.fill_script import parse_broker_spec
 from peak_trade.execution.broker.mock import MockBroker
 from peak_trade.execution.broker.model import NewOrder, Side
 from peak_trade.execution.broker.protocol import BrokerKind
-from peak_trade.execution.live.audit import MemorySink
+from peak_trade.execution.live.audit import AuditTrail, MemorySink
 from peak_trade.execution.live.audit_verify import verify_file, verify_lines
 from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.errors import LiveBrokerRefused, SessionError
 from peak_trade.execution.live.intents import ScriptedIntents, SubmitIntent
+from peak_trade.execution.live.orchestrator import LiveSessionOrchestrator
 from peak_trade.execution.live.session import build_session
 from peak_trade.execution.live.state import IllegalTransition, SessionState
 from tests.execution.live.support import ScriptedBroker
@@ -203,6 +204,43 @@ def test_an_adapter_that_turns_live_after_preflight_receives_nothing() -> None:
     assert session.state is SessionState.ERROR_REQUIRES_OPERATOR
     breach = [r for r in records(memory) if r["type"] == "invariant_breach"]
     assert breach[0]["payload"]["invariant"] == "broker_is_mock"
+
+
+def test_build_session_judges_the_values_of_the_names_it_is_given(monkeypatch) -> None:
+    """Names only used to hide a value: PEAK_TRADE_MODE=live passed preflight through the API."""
+    monkeypatch.setenv("PEAK_TRADE_MODE", " LiVe ")
+    for environ in (("PEAK_TRADE_MODE",), ("HOME", "PEAK_TRADE_MODE"), list(os.environ)):
+        session, memory, broker = make(environ=environ)
+        results = session.preflight()
+        assert session.state is SessionState.PREFLIGHT_FAILED, environ
+        assert [r.name for r in results if not r.ok] == ["live_environment_clear"]
+        assert "PEAK_TRADE_MODE" in next(r.detail for r in results if not r.ok)
+        assert "LiVe" not in "".join(memory.lines)  # the name is recorded, never the value
+        assert broker.commands == []
+    # An explicit empty environment is one: nothing is read (tests isolate themselves so).
+    session, _, _ = make(environ=())
+    session.preflight()
+    assert session.state is SessionState.PREFLIGHT_OK
+
+
+def test_build_session_and_the_orchestrator_default_to_the_process_environment(
+    monkeypatch,
+) -> None:
+    monkeypatch.setenv("PEAK_TRADE_MODE", " Production ")
+    config = SessionConfig.from_mapping(BASE)
+    memory = MemorySink()
+    session = build_session(config, mock_broker(), ScriptedIntents(), extra_sinks=[memory])
+    session.preflight()
+    assert session.state is SessionState.PREFLIGHT_FAILED
+    direct = LiveSessionOrchestrator(
+        config=config,
+        broker=mock_broker(),
+        intents=ScriptedIntents(),
+        audit=AuditTrail([MemorySink()]),
+    )
+    results = direct.preflight()
+    assert [r.name for r in results if not r.ok] == ["live_environment_clear"]
+    assert "Production" not in "".join(memory.lines)
 
 
 # --- through the command line -------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from peak_trade.execution.broker.mock import MockBroker
+from peak_trade.execution.broker.protocol import BrokerAdapter
 from peak_trade.execution.live.audit import AuditSink, JsonlFileSink, MemorySink
 from peak_trade.execution.live.book import OrderState
 from peak_trade.execution.live.checks import CheckResult
@@ -73,8 +74,11 @@ def run_scenario(
     *,
     audit_file: Path | None = None,
     environ_names: Iterable[str] | None = None,
+    broker: BrokerAdapter | None = None,
 ) -> RunResult:
-    """Run `scenario` once. `audit_file`, when given, receives the trail as JSON Lines (+ seal)."""
+    """Run `scenario` once. `audit_file`, when given, receives the trail as JSON Lines (+ seal).
+    `broker` stands in for the scenario's mock broker (tests of what the session does with an
+    adapter that misbehaves)."""
     capture = MemorySink()
     extra: list[AuditSink] = [capture]
     if audit_file is not None:
@@ -91,7 +95,8 @@ def run_scenario(
         else nullcontext(None)
     )
     with scratch_dir as scratch:
-        broker = MockBroker(scenario.broker)
+        if broker is None:
+            broker = MockBroker(scenario.broker)
         intents = ScriptedIntents()
         session = build_session(
             scenario.config,

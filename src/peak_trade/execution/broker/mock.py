@@ -240,7 +240,7 @@ class MockBroker:
 
     @property
     def kind(self) -> BrokerKind:
-        return _MOCK_KIND  # asked twice per step by the orchestrator's mock guard
+        return _MOCK_KIND  # asked before and after every call by the session's broker gateway
 
     # ----------------------------------------------------------------------------- commands
 

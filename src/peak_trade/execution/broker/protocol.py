@@ -1,7 +1,8 @@
 """The broker adapter protocol: the only surface through which a session talks to a broker.
 
 peak_trade ships no live adapter. `BrokerKind.LIVE` exists so that the orchestrator can name and
-refuse one: a live-kind adapter fails preflight, and an order path that would reach one raises.
+refuse one: a live-kind adapter fails preflight, and an adapter that turns live later is sent
+nothing more and nothing it returns is applied (execution/live/broker_gateway.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The decisions live elsewhere and are pure: which state follows (`state.transition`), whether a
 check passes (`checks`), what a report does to an order (`book.apply_report`). This class asks
-them, talks to the broker, and writes one audit record per event, in a fixed order, stamped with
+them, talks to the broker (only through its BrokerGateway, which is shut for good once the
+adapter is not the mock), and writes one audit record per event, in a fixed order, stamped with
 the logical step clock. It never reads the wall clock and never invents an order.
 
 Every loop here has a named bound: intents per step (the source's finite sequence), reports per
@@ -11,6 +12,7 @@ poll (the broker's finite batch), open orders (the book), and steps (`max_steps`
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,11 +31,13 @@ from peak_trade.execution.broker.protocol import BrokerAdapter, BrokerHealth, Br
 from peak_trade.execution.live.account import SessionAccount
 from peak_trade.execution.live.audit import AuditSinkError, AuditTrail
 from peak_trade.execution.live.book import OrderState, Outcome, SessionBook
+from peak_trade.execution.live.broker_gateway import BrokerGateway, BrokerSevered
 from peak_trade.execution.live.checks import (
     Breach,
     CheckResult,
     PreflightFacts,
     StepFacts,
+    live_valued_names,
     run_preflight,
     run_runtime_checks,
 )
@@ -98,16 +102,20 @@ class LiveSessionOrchestrator:
         broker: BrokerAdapter,
         intents: IntentSource,
         audit: AuditTrail,
-        environ_names: Iterable[str] = (),
-        environ_live_values: Iterable[str] = (),
+        environ_names: Iterable[str] | None = None,
+        environ_live_values: Iterable[str] | None = None,
         prices: ReferencePriceSource | None = None,
     ) -> None:
         self._config = config
-        self._broker = broker
+        self._gateway = BrokerGateway(broker)  # the only way to the adapter (broker_gateway.py)
         self._intents = intents
         self._audit = audit
-        self._environ_names = tuple(sorted(environ_names))
-        self._environ_live_values = tuple(sorted(environ_live_values))
+        if environ_names is None and environ_live_values is None:
+            # Built directly, with no environment given: preflight judges the process's own
+            # (names, and the PEAK_TRADE_* values asking for live), as build_session does.
+            environ_names, environ_live_values = tuple(os.environ), live_valued_names(os.environ)
+        self._environ_names = tuple(sorted(environ_names or ()))
+        self._environ_live_values = tuple(sorted(environ_live_values or ()))
         self._state = S.INIT
         self._step = 0
         retention = config.closed_order_retention
@@ -456,7 +464,9 @@ class LiveSessionOrchestrator:
         if not needs_snapshot(self._reconciler, step):
             return []
         try:
-            snapshot = self._broker.snapshot(step)
+            snapshot = self._gateway.snapshot(step)
+        except BrokerSevered as exc:
+            self._severed(exc)
         except Exception as exc:  # no snapshot is no evidence that the books agree
             detail = f"snapshot raised {type(exc).__name__}: {exc}"
             return [Breach(invariant="broker_calls_succeed", detail=detail)]
@@ -555,7 +565,15 @@ class LiveSessionOrchestrator:
         self._book.add(order, step)
         self._gate.accepted(step)
         try:
-            self._broker.submit(order, step)
+            self._gateway.submit(order, step)
+        except BrokerSevered as exc:
+            if not exc.sent:  # it never left: closed here, as a failed submit would be
+                self._book.close_locally(order.client_order_id, OrderStatus.REJECTED)
+                self._record(
+                    "submit_failed",
+                    {"client_order_id": order.client_order_id, "detail": exc.detail},
+                )
+            self._severed(exc)
         except Exception as exc:  # the order did not reach the broker: close it here, then breach
             detail = f"submit {order.client_order_id} raised {type(exc).__name__}: {exc}"
             self._call_failures.append(detail)
@@ -575,7 +593,11 @@ class LiveSessionOrchestrator:
         self._cancel_sent_steps[client_order_id] = self._step
         self._record("cancel_requested", {"client_order_id": client_order_id, "reason": reason})
         try:
-            self._broker.cancel(CancelOrder(client_order_id=client_order_id), self._step)
+            self._gateway.cancel(CancelOrder(client_order_id=client_order_id), self._step)
+        except BrokerSevered as exc:
+            if not exc.sent:
+                self._cancel_sent_steps.pop(client_order_id, None)
+            self._severed(exc)
         except Exception as exc:
             self._call_failures.append(
                 f"cancel {client_order_id} raised {type(exc).__name__}: {exc}"
@@ -610,14 +632,20 @@ class LiveSessionOrchestrator:
         self._gate.accepted(step)  # an amend is a message: it counts towards the rate rails
         self._record("replace_requested", payload)
         try:
-            self._broker.replace(request, step)
+            self._gateway.replace(request, step)
+        except BrokerSevered as exc:
+            if not exc.sent:
+                self._replace_sent.discard(cid)
+            self._severed(exc)
         except Exception as exc:
             self._replace_sent.discard(cid)
             self._call_failures.append(f"replace {cid} raised {type(exc).__name__}: {exc}")
 
     def _apply_reports(self, step: int) -> None:
         try:
-            reports = self._broker.poll(step)
+            reports = self._gateway.poll(step)
+        except BrokerSevered as exc:
+            self._severed(exc)
         except Exception as exc:
             self._call_failures.append(f"poll raised {type(exc).__name__}: {exc}")
             return
@@ -660,7 +688,9 @@ class LiveSessionOrchestrator:
         if self._broker_kind() is not BrokerKind.MOCK:
             return None
         try:
-            return self._broker.snapshot(0).account
+            return self._gateway.snapshot(0).account
+        except BrokerSevered:  # preflight's broker_is_mock check fails on the kind it saw
+            return None
         except Exception:  # no statement: the session keeps no cash view (P&L only, if asked)
             return None
 
@@ -687,7 +717,9 @@ class LiveSessionOrchestrator:
 
     def _poll_health(self, step: int) -> BrokerHealth | None:
         try:
-            health = self._broker.health(step)
+            health = self._gateway.health(step)
+        except BrokerSevered as exc:
+            self._severed(exc)
         except Exception as exc:
             self._call_failures.append(f"health raised {type(exc).__name__}: {exc}")
             return None
@@ -712,19 +744,21 @@ class LiveSessionOrchestrator:
     # ----------------------------------------------------------------------------- helpers
 
     def _broker_kind(self) -> object:
-        try:
-            return self._broker.kind
-        except Exception as exc:  # an adapter that cannot say what it is, is not the mock
-            return f"unknown ({type(exc).__name__})"
+        return self._gateway.kind()  # an adapter that cannot say what it is, is not the mock
 
     def _guard_mock(self, operation: str, client_order_id: str) -> None:
-        """Defence in depth behind preflight: no command ever reaches a non-mock adapter."""
-        kind = self._broker_kind()
-        if kind is BrokerKind.MOCK:
-            return
-        shown = getattr(kind, "value", kind)
-        detail = f"{operation} {client_order_id} would reach a broker of kind {shown!r}: refused"
-        self._record("live_broker_refused", {"operation": operation, "detail": detail})
+        """Before a command is recorded as sent: refused unless the adapter is the mock now (the
+        gateway checks again at the call itself, and after it)."""
+        try:
+            self._gateway.admit(operation, client_order_id)
+        except BrokerSevered as exc:
+            self._severed(exc)
+
+    def _severed(self, exc: BrokerSevered) -> NoReturn:
+        """The gateway refused a call (the adapter is not the mock, or was not once): record it,
+        breach a running session, and raise to the caller. Defence in depth behind preflight."""
+        detail = exc.detail
+        self._record("live_broker_refused", {"operation": exc.operation, "detail": detail})
         if self._state in (S.DRYRUN_ACTIVE, S.STOPPING):
             self._breach([Breach(invariant="broker_is_mock", detail=detail)])
         raise LiveBrokerRefused(detail)

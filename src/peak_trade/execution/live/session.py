@@ -1,7 +1,8 @@
 """Composition root: build an orchestrator, its audit trail and redactor from a SessionConfig.
 
 This is the imperative edge: it resolves the audit file path against a base directory and reads
-the names (never the values) of the process environment for the preflight's live-env check.
+the process environment for the preflight's live-env check: names, and the values of PEAK_TRADE_*
+variables only to find one asking for live (PEAK_TRADE_MODE=live); values are never recorded.
 """
 
 from __future__ import annotations
@@ -66,6 +67,21 @@ def build_configured_sink(config: SessionConfig, base_dir: Path | None) -> Audit
     return JsonlFileSink(path, fsync=settings.fsync, name=settings.path)  # type: ignore[arg-type]
 
 
+def judged_environment(
+    environ: Mapping[str, str] | None, environ_names: Iterable[str] | None
+) -> dict[str, str]:
+    """The environment preflight judges: `environ` (os.environ if neither is given), plus each of
+    `environ_names` with its value there or in os.environ ("" if it has none)."""
+    if environ is None:
+        environ = os.environ if environ_names is None else {}
+    judged = {str(k): v if isinstance(v, str) else "" for k, v in environ.items()}
+    for name in environ_names or ():  # bounded: the names given
+        name = str(name)
+        if name not in judged:
+            judged[name] = os.environ.get(name, "")
+    return judged
+
+
 def build_session(
     config: SessionConfig,
     broker: BrokerAdapter,
@@ -78,15 +94,19 @@ def build_session(
     environ: Mapping[str, str] | None = None,
 ) -> LiveSessionOrchestrator:
     """An orchestrator whose audit goes to the configured sink plus `extra_sinks` (e.g. a memory
-    capture for snapshots). `environ_names` defaults to the names in os.environ; `environ`, to
-    os.environ itself, whose PEAK_TRADE_* values are read for a live request (never recorded);
-    given names without `environ`, no value is read."""
+    capture for snapshots).
+
+    The preflight judges the environment `environ` (names and values), as the CLI does: by default
+    os.environ. `environ_names` (names only, as older callers pass them) is judged with the value
+    each name has in `environ` or, failing that, in os.environ, so naming a variable never hides
+    its value: `environ_names=["PEAK_TRADE_MODE"]` with PEAK_TRADE_MODE=live fails preflight.
+    `environ_names=()` without `environ` is an empty environment (tests that must not see the
+    developer's)."""
     sinks = [build_configured_sink(config, base_dir), *extra_sinks]
     trail = AuditTrail(sinks, build_redactor(config))
-    if environ is None and environ_names is None:
-        environ = os.environ
-    names = tuple(environ if environ_names is None else environ_names)  # type: ignore[arg-type]
-    live_values = live_valued_names(environ) if environ is not None else ()
+    judged = judged_environment(environ, environ_names)
+    names = tuple(judged)
+    live_values = live_valued_names(judged)
     return LiveSessionOrchestrator(
         config=config,
         broker=broker,
