@@ -11,9 +11,6 @@ breaches (BrokerSevered carries what it needs to say).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
 from peak_trade.execution.broker.model import (
     CancelOrder,
     ExecutionReport,
@@ -28,7 +25,6 @@ from peak_trade.execution.broker.protocol import (
 )
 
 _MOCK = BrokerKind.MOCK
-_T = TypeVar("_T")
 
 
 class BrokerSevered(Exception):
@@ -72,7 +68,7 @@ class BrokerGateway:
         if self._severed is not None:
             raise BrokerSevered(operation, self._refusal(operation, subject), sent=False)
         kind = self._read_kind()
-        if kind is not _MOCK:
+        if kind is not _MOCK:  # (the common case returns here, having built nothing)
             shown = getattr(kind, "value", kind)
             what = f"{operation} {subject}".strip()
             self._sever(kind, f"said it is of kind {shown!r} before {operation}")
@@ -80,47 +76,73 @@ class BrokerGateway:
                 operation, f"{what} would reach a broker of kind {shown!r}: refused", sent=False
             )
 
-    # --- the calls: each admitted, made, then confirmed -------------------------------------
+    # --- the calls: each admitted, made, then confirmed (written out: this is the hot path) ---
 
     def submit(self, order: NewOrder, step: int) -> None:
-        self._call("submit", order.client_order_id, lambda: self._adapter.submit(order, step))
+        cid = order.client_order_id
+        self.admit("submit", cid)
+        try:
+            self._adapter.submit(order, step)
+        finally:  # also after the call raised: a turn during it outranks its error
+            self._confirm("submit", cid)
 
     def cancel(self, request: CancelOrder, step: int) -> None:
-        self._call("cancel", request.client_order_id, lambda: self._adapter.cancel(request, step))
+        cid = request.client_order_id
+        self.admit("cancel", cid)
+        try:
+            self._adapter.cancel(request, step)
+        finally:
+            self._confirm("cancel", cid)
 
     def replace(self, request: ReplaceOrder, step: int) -> None:
         cid = request.client_order_id
-        self._call("replace", cid, lambda: self._adapter.replace(request, step))
+        self.admit("replace", cid)
+        try:
+            self._adapter.replace(request, step)
+        finally:
+            self._confirm("replace", cid)
 
     def poll(self, step: int) -> tuple[ExecutionReport, ...]:
-        # Materialised inside the call: a lazy batch could still be talking to the adapter.
-        return self._call("poll", "", lambda: tuple(self._adapter.poll(step)))
+        self.admit("poll")
+        try:
+            # Materialised inside the call: a lazy batch could still be talking to the adapter.
+            reports = tuple(self._adapter.poll(step))
+        finally:
+            self._confirm("poll")
+        return reports
 
     def health(self, step: int) -> BrokerHealth:
-        return self._call("health", "", lambda: self._adapter.health(step))
+        self.admit("health")
+        try:
+            health = self._adapter.health(step)
+        finally:
+            self._confirm("health")
+        return health
 
     def snapshot(self, step: int) -> BrokerSnapshot:
-        return self._call("snapshot", "", lambda: self._adapter.snapshot(step))
+        self.admit("snapshot")
+        try:
+            snapshot = self._adapter.snapshot(step)
+        finally:
+            self._confirm("snapshot")
+        return snapshot
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _call(self, operation: str, subject: str, call: Callable[[], _T]) -> _T:
-        self.admit(operation, subject)
-        try:
-            result = call()
-        finally:  # also after the call raised: a turn during it outranks its error
-            kind = self._read_kind()
-            if kind is not _MOCK:
-                shown = getattr(kind, "value", kind)
-                what = f"{operation} {subject}".strip()
-                self._sever(kind, f"turned to kind {shown!r} during {what}")
-                raise BrokerSevered(
-                    operation,
-                    f"the broker turned to kind {shown!r} during {what}: its answer is discarded "
-                    "and it is sent nothing more",
-                    sent=True,
-                )
-        return result
+    def _confirm(self, operation: str, subject: str = "") -> None:
+        """After a call: raise BrokerSevered (sent=True) if the adapter turned during it."""
+        kind = self._read_kind()
+        if kind is _MOCK:
+            return
+        shown = getattr(kind, "value", kind)
+        what = f"{operation} {subject}".strip()
+        self._sever(kind, f"turned to kind {shown!r} during {what}")
+        raise BrokerSevered(
+            operation,
+            f"the broker turned to kind {shown!r} during {what}: its answer is discarded and it "
+            "is sent nothing more",
+            sent=True,
+        )
 
     def _read_kind(self) -> object:
         try:
