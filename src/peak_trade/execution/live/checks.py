@@ -22,9 +22,11 @@ from peak_trade.execution.live.config import (
 from peak_trade.execution.live.pnl import PNL_METHODS
 from peak_trade.execution.live.rails_config import RailsConfig, RailsConfigError
 from peak_trade.execution.live.reconciler_config import ReconcilerConfig, ReconcilerConfigError
+from peak_trade.execution.live.redaction import MIN_REDACTABLE_LENGTH
+from peak_trade.execution.live.secret_strength import STRENGTH_RULE, secret_weakness
 
 SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9._/:-]{0,31}")
-MIN_SECRET_LENGTH = 4
+MIN_SECRET_LENGTH = MIN_REDACTABLE_LENGTH  # the redactor's floor; strength: secret_strength.py
 MAX_DRAIN_STEPS = 10_000
 # Any of these in the environment is someone asking for a live session; peak_trade has none.
 LIVE_ENV_PATTERN = re.compile(r"PEAK_TRADE_\w*(LIVE|ENABLE|REAL|PROD)\w*", re.IGNORECASE)
@@ -270,15 +272,11 @@ def check_reconciler(config: SessionConfig) -> tuple[bool, str]:
 
 
 def check_secrets(config: SessionConfig) -> tuple[bool, str]:
-    short = sorted(
-        name
-        for name, value in config.secrets.items()
-        if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH
-    )
-    if short:
+    # Names only: a weak secret is still a secret, and the reason never describes its value.
+    weak = sorted(str(name) for name, value in config.secrets.items() if secret_weakness(value))
+    if weak:
         return False, (
-            f"secret(s) {', '.join(short)} are not strings of at least {MIN_SECRET_LENGTH} "
-            "characters and could not be redacted reliably"
+            f"secret(s) {', '.join(weak)} are too weak to be redacted reliably ({STRENGTH_RULE})"
         )
     return True, f"{len(config.secrets)} secret(s) registered for redaction"
 

@@ -2,23 +2,32 @@
 
 Two independent nets, applied before anything is hashed or written:
 
-- by key: a dict value under a key whose name contains one of `SENSITIVE_KEY_PARTS` (matched
-  case-insensitively, '-' read as '_') is replaced by `REDACTED` whatever its type, so a credential
-  nobody told us about is still caught by where it sits;
-- by value: every string, dict keys included, has every configured secret replaced by `REDACTED`,
-  in its raw form and in the encodings that carry it into URLs, headers and logs (percent-encoding,
-  base64), so a known secret is caught wherever it travels.
+- by key: a dict value under a credential-shaped key (`password`, `api_key`, `clientSecret`,
+  `Authorization`, ...: a credential word as the whole key name or as its last word, see
+  `is_sensitive_key`) is replaced by `REDACTED` whatever its type, so a credential nobody told us
+  about is still caught by where it sits. Domain keys are data, never names: a key spelled like a
+  symbol (`TOKEN/USDT`, `SECRET`) keeps its value unless it ends in an unmistakable credential
+  phrase (`X-API-KEY`, `PASSWORD`);
+- by value: every string, dict keys included, has every configured secret replaced by `REDACTED`
+  in every spelling a leak would take (`secret_forms`): raw and in any letter case; escaped as
+  JSON, Python repr, Markdown, shell quoting and HTML, or with its whitespace folded; percent-,
+  hex- and base64-encoded, including the base64 fragments that stay the same whatever text
+  surrounds the secret (HTTP Basic `user:secret` at each of the three byte alignments).
 
 `redact` runs on every audit payload, so the common case (no secret anywhere) is kept cheap: key
-verdicts are cached, strings are screened by one precompiled regex, and a container that needs no
-change is returned as the very same object.
+verdicts are cached, strings are screened by one regex compiled once per redactor, and a
+container that needs no change is returned as the very same object. Digests are never touched:
+`redact_text(text, keep=...)` leaves every occurrence of the given values (the hashes a caller
+prints) intact.
 """
 
 from __future__ import annotations
 
 import base64
+import html
+import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from enum import Enum
 from itertools import islice
@@ -26,25 +35,67 @@ from urllib.parse import quote, quote_plus
 
 REDACTED = "[REDACTED]"
 
-SENSITIVE_KEY_PARTS: tuple[str, ...] = (
-    "api_key",
-    "apikey",
-    "access_key",
-    "secret",
-    "token",
-    "password",
-    "passwd",
-    "passphrase",
-    "private_key",
-    "privatekey",
-    "authorization",
-    "bearer",
-    "credential",
-    "cookie",
-    "signature",
+# Credential words. As the whole key or its last word they make a key credential-shaped.
+CREDENTIAL_WORDS: frozenset[str] = frozenset(
+    {
+        "apikey",
+        "authorization",
+        "bearer",
+        "cookie",
+        "cookies",
+        "credential",
+        "credentials",
+        "passcode",
+        "passphrase",
+        "passwd",
+        "password",
+        "pin",
+        "privatekey",
+        "pwd",
+        "secret",
+        "secrets",
+        "signature",
+        "token",
+    }
+)
+# Two-word credential phrases (the last two words of a key): `key` alone is a sort key or an id.
+CREDENTIAL_PHRASES: frozenset[tuple[str, str]] = frozenset(
+    {(qualifier, "key") for qualifier in ("api", "access", "private", "secret", "signing")}
+    | {(qualifier, "key") for qualifier in ("session", "encryption", "master", "auth", "client")}
+    | {(qualifier, "token") for qualifier in ("access", "refresh", "id", "auth", "session")}
+    | {(qualifier, "token") for qualifier in ("bearer", "api", "client", "csrf")}
+    | {(qualifier, "secret") for qualifier in ("client", "api", "shared", "app")}
+    | {("basic", "auth"), ("http", "auth")}
+)
+# Words no symbol is spelled like: they mark even a symbol-shaped key (`PASSWORD`) as a name.
+UNMISTAKABLE_WORDS: frozenset[str] = frozenset(
+    {
+        "apikey",
+        "authorization",
+        "credential",
+        "credentials",
+        "passphrase",
+        "passwd",
+        "password",
+        "privatekey",
+    }
+)
+# Kept for callers of the old name list: the words and phrases above, as written in a key.
+SENSITIVE_KEY_PARTS: tuple[str, ...] = tuple(
+    sorted(CREDENTIAL_WORDS | {"_".join(phrase) for phrase in CREDENTIAL_PHRASES})
 )
 
-MIN_SECRET_LENGTH = 4
+# The schema's $defs/symbol (and checks.SYMBOL_PATTERN): a key spelled like this is a symbol.
+_SYMBOL_SHAPED = re.compile(r"[A-Z0-9][A-Z0-9._/:-]{0,31}")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+
+# The mechanism's floor: a shorter value would match inside ordinary words and numbers. The
+# strength a configured secret needs is a separate, stricter rule (secret_strength.py).
+MIN_REDACTABLE_LENGTH = 4
+MIN_SECRET_LENGTH = MIN_REDACTABLE_LENGTH  # the old name of the floor above
+# A base64 fragment shorter than this is too likely to occur by chance to be worth a match.
+_MIN_FRAGMENT = 8
 
 # Types that can hold no string: returned untouched without further checks.
 _OPAQUE = frozenset({int, bool, type(None), Decimal})
@@ -58,13 +109,12 @@ _KEY_CACHE_LIMIT = 4096
 
 
 def is_sensitive_key(key: str) -> bool:
-    """Whether a dict key names a credential (substring match, case-insensitive, '-' as '_')."""
+    """Whether a dict key is credential-shaped (see the module docstring)."""
     if key in _SAFE_KEYS:
         return False
     if key in _SENSITIVE_KEYS:
         return True
-    normalised = key.lower().replace("-", "_")
-    sensitive = any(part in normalised for part in SENSITIVE_KEY_PARTS)
+    sensitive = _judge_key(key)
     if len(_SAFE_KEYS) + len(_SENSITIVE_KEYS) >= _KEY_CACHE_LIMIT:
         _SAFE_KEYS.clear()
         _SENSITIVE_KEYS.clear()
@@ -72,46 +122,140 @@ def is_sensitive_key(key: str) -> bool:
     return sensitive
 
 
+def _judge_key(key: str) -> bool:
+    words = [w for w in _WORD_SPLIT.split(_CAMEL.sub("_", key).lower()) if w]
+    if not words:
+        return False
+    last = words[-1]
+    phrase = tuple(words[-2:]) in CREDENTIAL_PHRASES if len(words) > 1 else False
+    if _SYMBOL_SHAPED.fullmatch(key):
+        # TOKEN/USDT, SECRET, KEY-USD are instruments: only an unmistakable credential counts.
+        return phrase or last in UNMISTAKABLE_WORDS
+    return phrase or last in CREDENTIAL_WORDS
+
+
+def _json_inner(text: str) -> str:
+    return json.dumps(text)[1:-1]
+
+
+def _json_inner_unicode(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _repr_inner(text: str) -> str:
+    return repr(text)[1:-1]
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split())
+
+
+# How outputs rewrite text: every spelling a secret may take on its way to the final bytes.
+# Each is applied on its own and after every other one (JSON of a repr, a folded table cell).
+_ESCAPES: tuple[Callable[[str], str], ...] = (
+    _json_inner,
+    _json_inner_unicode,
+    _repr_inner,
+    lambda text: text.replace("\\", "\\\\").replace("'", "\\'"),
+    lambda text: text.replace("\\", "\\\\").replace('"', '\\"'),
+    _fold,
+    lambda text: text.replace("|", "\\|"),  # a Markdown table cell
+    lambda text: text.replace("`", "'"),  # Markdown code spans
+    lambda text: text.replace("'", "'\"'\"'"),  # inside shlex.quote's single quotes
+    lambda text: html.escape(text, quote=True),
+)
+
+
+def _escaped_spellings(secret: str) -> set[str]:
+    once = {secret} | {escape(secret) for escape in _ESCAPES}
+    return once | {escape(form) for form in once for escape in _ESCAPES}
+
+
+def _base64_fragments(raw: bytes) -> set[str]:
+    """The base64 characters that depend on `raw` alone, at each of the three byte alignments.
+
+    Whatever bytes surround `raw` in a longer string (`user:secret` in an HTTP Basic header),
+    its base64 text holds one of these three fragments: base64 character k carries bits
+    6k..6k+5, so the characters wholly inside the secret's bits are fixed by the secret.
+    """
+    fragments: set[str] = set()
+    bits = 8 * len(raw)
+    for alignment in range(3):
+        padded = bytes(alignment) + raw + bytes(3)
+        first = -(-8 * alignment // 6)  # ceil: the first character that starts inside the secret
+        last = (8 * alignment + bits) // 6  # the first character that ends past it
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            fragment = encode(padded).decode("ascii")[first:last]
+            if len(fragment) >= _MIN_FRAGMENT:
+                fragments.add(fragment)
+    return fragments
+
+
 def secret_forms(secret: str) -> set[str]:
-    """The spellings of `secret` that redaction looks for: raw, percent-encoded and base64."""
+    """The spellings of `secret` that redaction looks for (matched in any letter case)."""
     raw = secret.encode("utf-8")
-    forms = {secret, quote(secret, safe=""), quote_plus(secret)}
-    # Some encoders write percent escapes in lower case; both are the same secret.
-    forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), form) for form in forms}
+    forms = _escaped_spellings(secret) | {secret.lower(), secret.upper(), secret.casefold()}
+    forms |= {quote(secret, safe=""), quote(secret), quote_plus(secret), quote_plus(secret, "/")}
+    forms.add("".join(f"%{byte:02X}" for byte in raw))  # every byte escaped
     for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
         text = encoded.decode("ascii")
         forms |= {text, text.rstrip("=")}
-    return forms
+    forms |= _base64_fragments(raw)
+    forms.add(raw.hex())
+    return {form for form in forms if form}
 
 
 class Redactor:
-    """Replaces secrets in payloads and text; see the module docstring for what is caught."""
+    """Replaces secrets in payloads and text; see the module docstring for what is caught.
 
-    __slots__ = ("_forms", "_screen")
+    Everything is computed once, here: a session builds one redactor and uses it for every record.
+    `lenient=True` (for error messages, which must not echo even a value that is refused as a
+    secret) skips values shorter than `MIN_REDACTABLE_LENGTH` and non-strings instead of raising.
+    """
 
-    def __init__(self, secret_values: Iterable[str] = ()) -> None:
+    __slots__ = ("_patterns", "_screen", "values")
+
+    def __init__(self, secret_values: Iterable[str] = (), *, lenient: bool = False) -> None:
         if isinstance(secret_values, str):
             # Iterating a lone string would register each character as a secret.
             raise TypeError(
                 "Secret values must be given as a collection of strings, not one string."
             )
-        forms: set[str] = set()
+        values: list[str] = []
         for index, secret in enumerate(secret_values, start=1):
             if not isinstance(secret, str):
+                if lenient:
+                    continue
                 raise TypeError(f"Secret value #{index} is not a string.")
-            if len(secret) < MIN_SECRET_LENGTH:
+            if len(secret) < MIN_REDACTABLE_LENGTH:
+                if lenient:
+                    continue
                 # The value itself is never echoed: the message may end up in a log.
                 raise ValueError(
-                    f"Secret value #{index} is shorter than {MIN_SECRET_LENGTH} characters; "
+                    f"Secret value #{index} is shorter than {MIN_REDACTABLE_LENGTH} characters; "
                     "redacting it would mangle ordinary text, so it is refused."
                 )
-            forms |= secret_forms(secret)
+            values.append(secret)
+        self.values: tuple[str, ...] = tuple(dict.fromkeys(values))
+        forms: dict[str, str] = {}  # one form per spelling up to letter case
+        for secret in self.values:
+            for form in secret_forms(secret):
+                forms.setdefault(form.casefold(), form)
         # Longest first, so the screen's alternation prefers whole forms; the span merge in
         # _redact_str is what guarantees no fragment survives, whatever the order.
-        self._forms: tuple[str, ...] = tuple(sorted(forms, key=lambda f: (-len(f), f)))
-        self._screen = (
-            re.compile("|".join(re.escape(form) for form in self._forms)) if forms else None
-        )
+        ordered = sorted(forms.values(), key=lambda f: (-len(f), f))
+        self._patterns = tuple(re.compile(re.escape(form), re.IGNORECASE) for form in ordered)
+        # The screen matches case-folded forms in case-folded text: a case-sensitive alternation
+        # is several times faster than an IGNORECASE one, and this runs on every audit string.
+        folded = sorted({form.casefold() for form in ordered}, key=lambda f: (-len(f), f))
+        self._screen = re.compile("|".join(map(re.escape, folded))) if folded else None
+
+    def __bool__(self) -> bool:
+        return self._screen is not None
+
+    def hides(self, text: str) -> bool:
+        """Whether `text` holds a configured secret in any spelling redaction knows."""
+        return self._screen is not None and self._screen.search(text.casefold()) is not None
 
     def redact(self, value: object) -> object:
         """A copy of `value` with secrets replaced; `value` itself when nothing needed replacing."""
@@ -135,9 +279,13 @@ class Redactor:
             return self._redact_sequence(value, list if isinstance(value, list) else tuple)
         return value
 
-    def redact_text(self, text: str) -> str:
-        """`text` with every configured secret replaced, for exception messages and the like."""
-        return self._redact_str(text)
+    def redact_text(self, text: str, *, keep: Iterable[str] = ()) -> str:
+        """`text` with every configured secret replaced, for messages and rendered outputs.
+
+        Every occurrence of a value in `keep` (a digest the caller prints) is left as it is, so
+        a hash is never altered by a secret that happens to match inside it.
+        """
+        return self._redact_str(text, tuple(k for k in keep if k))
 
     def _redact_mapping(self, mapping: Mapping[object, object]) -> object:
         screen = self._screen
@@ -183,17 +331,22 @@ class Redactor:
             return sequence
         return items if kind is list else tuple(items)
 
-    def _redact_str(self, text: str) -> str:
-        if self._screen is None or self._screen.search(text) is None:
+    def _redact_str(self, text: str, keep: tuple[str, ...] = ()) -> str:
+        if self._screen is None or self._screen.search(text.casefold()) is None:
             return text
         # Merge every occurrence of every form into covered spans, so overlapping or adjacent
         # secrets become one marker and leave no fragment of either behind.
         spans: list[tuple[int, int]] = []
-        for form in self._forms:
-            start = text.find(form)
-            while start != -1:
-                spans.append((start, start + len(form)))
-                start = text.find(form, start + 1)
+        for pattern in self._patterns:
+            match = pattern.search(text)
+            while match is not None:
+                spans.append(match.span())
+                match = pattern.search(text, match.start() + 1)
+        if keep:
+            kept = _occurrences(text, keep)
+            spans = [s for s in spans if not any(s[0] < end and start < s[1] for start, end in kept)]
+            if not spans:
+                return text
         spans.sort()
         pieces: list[str] = []
         cursor = 0
@@ -208,3 +361,13 @@ class Redactor:
         pieces.append(REDACTED)
         pieces.append(text[cursor:])
         return "".join(pieces)
+
+
+def _occurrences(text: str, values: tuple[str, ...]) -> list[tuple[int, int]]:
+    found: list[tuple[int, int]] = []
+    for value in values:
+        start = text.find(value)
+        while start != -1:
+            found.append((start, start + len(value)))
+            start = text.find(value, start + 1)
+    return found
