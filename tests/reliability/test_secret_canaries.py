@@ -10,6 +10,12 @@ secret, in any spelling a leak would take (raw; percent-encoded, upper and lower
 without `+` for spaces; base64 standard and URL-safe, with and without padding), may appear in the
 audit file, its seal, the evidence, the snapshot, stdout/stderr of every command and the log
 records; while every order id, the chain's hashes and the evidence digests stay intact.
+
+The matrix is also read by `secret_oracle.leaks`, which decodes each output itself (escapes,
+percent, hex and base64 at every offset, any letter case), and extended with the spellings the
+redactor once missed: hex in both cases, letter-case changes, and base64 of `user:secret` at all
+three byte alignments. Error paths are part of it: the same scenario broken (a PIN under
+`config.secrets`) goes through `validate`, `run`, `list` and `evidence verify`.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from peak_trade.execution.live.audit_verify import verify_file
 from peak_trade.harness.model import load_scenario
 from peak_trade.harness.snapshot import snapshot_path
 from peak_trade.harness.verdict import evaluate
+from tests.reliability.secret_oracle import leaks as decoded_leaks
 
 # Each chosen so that its encodings differ: percent escapes, `+` for a space, base64 with `+`
 # or `/` (so the URL-safe alphabet differs) and with padding.
@@ -53,16 +60,25 @@ def spellings(secret: str) -> set[str]:
     forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), f) for f in set(forms)}
     for urlsafe in (False, True):
         forms |= {b64(secret, urlsafe), b64(secret, urlsafe).rstrip("=")}
+    forms |= {secret.upper(), secret.lower(), secret.swapcase()}
+    forms |= {secret.encode().hex(), secret.encode().hex().upper()}
     return forms
 
 
+def basic_auth(secret: str) -> list[str]:
+    """HTTP Basic headers holding the secret at each of the three base64 byte alignments."""
+    return [f"Basic {b64(user + ':' + secret)}" for user in ("u", "us", "use")]
+
+
 def leaks(text: str) -> list[str]:
-    return sorted(
+    found = {
         f"{name} as {form!r}"
         for name, secret in SECRETS.items()
         for form in spellings(secret)
         if form in text
-    )
+    }
+    found |= {f"{name} (decoded)" for name in decoded_leaks(text, SECRETS)}
+    return sorted(found)
 
 
 def yaml_string(text: str) -> str:
@@ -72,7 +88,8 @@ def yaml_string(text: str) -> str:
 def scenario_text() -> str:
     secrets = "\n".join(f"    {name}: {yaml_string(value)}" for name, value in SECRETS.items())
     note_url = f"https://broker.example/api?key={API}&pw={quote(PASSWORD, safe='')}"
-    retry_note = f"retry with {b64(API, urlsafe=True)}"
+    retry_note = f"retry with {b64(API, urlsafe=True)} or {API.upper()} or {TOKEN.encode().hex()}"
+    basic = " ".join(basic_auth(PASSWORD) + basic_auth(API))
     return f"""\
 id: {SCENARIO_ID}
 title: Sentinel secrets planted wherever a real one could travel
@@ -99,7 +116,8 @@ steps:
   - submit:
       - {{id: o-1, symbol: AAPL, side: buy, qty: "100", note: {yaml_string(note_url)}}}
       - {{id: o-2, symbol: MSFT, side: sell, qty: "5", note: {yaml_string(retry_note)}}}
-      - {{id: o-5, symbol: AAPL, side: buy, qty: "7", type: limit, limit_price: "100"}}
+      - {{id: o-5, symbol: AAPL, side: buy, qty: "7", type: limit, limit_price: "100",
+          note: {yaml_string(basic)}}}
   - submit: {{id: o-3, symbol: MSFT, side: buy, qty: "3"}}
   - kill: {yaml_string(f"risk desk halt: key {API} seen in a log")}
   - rearm: {{operator: ops-1, note: {yaml_string(f"rotated {PASSWORD}")}}}
@@ -199,3 +217,30 @@ def test_no_secret_leaves_a_full_cli_run_in_any_spelling(
     assert f"head {result.head}" in outputs["audit verify"]
     row = json.loads(outputs["run --json"].splitlines()[0])
     assert (row["audit_head"], row["audit_records"]) == (result.head, result.count)
+
+
+def test_the_broken_canary_scenario_leaks_through_no_error_path(
+    planted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The error paths of the same matrix: evidence made, then the scenario broken by a PIN
+    under config.secrets (a number, refused) and by a secret pasted into a typed field."""
+    snapshots = ["--snapshot-dir", "snapshots"]
+    code, _ = cli(capsys, "scenario", "run", str(planted), "--evidence-dir", "ev", *snapshots)
+    assert code == 0
+    evidence = next(Path("ev").glob("EV-*.md"))
+    broken = planted.read_text(encoding="utf-8").replace(
+        "  secrets:\n", "  secrets:\n    broker_pin: 48151623\n"
+    )
+    broken = broken.replace('side: sell, qty: "5"', f'side: {yaml_string(API)}, qty: "5"')
+    planted.write_text(broken, encoding="utf-8")
+    outputs = {}
+    for argv in (["scenario", "validate"], ["scenario", "run"], ["scenario", "list"]):
+        code, outputs[" ".join(argv)] = cli(capsys, *argv, str(planted), *snapshots[:0])
+        assert code == 2
+    code, outputs["evidence verify"] = cli(capsys, "evidence", "verify", str(evidence), *snapshots)
+    assert code == 1
+    assert "no longer loads" in outputs["evidence verify"]
+    for text in outputs.values():
+        assert "48151623" not in text, text
+    found = {name: leaks(text) for name, text in outputs.items()}
+    assert not any(found.values()), found

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from peak_trade.cli.output import display_path
+from peak_trade.cli.output import display_path, screened
 
 if TYPE_CHECKING:
     from peak_trade.execution.live.redaction import Redactor
@@ -31,11 +31,12 @@ class PathProblem(Exception):
 class Context:
     """What the top-level error handler needs to know: the secrets known so far.
 
-    `redactor` stays None until a command learns of secrets: a redactor without secrets leaves
-    every text as it is, and not building one keeps the redaction module out of most commands.
+    Secrets live in the output screen (`output.screen_secrets`), which redacts everything a
+    command prints; `redactor` is kept for callers that set one directly.
     """
 
     redactor: Redactor | None = None
 
     def redact_text(self, text: str) -> str:
+        text = screened(text)
         return text if self.redactor is None else self.redactor.redact_text(text)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from peak_trade import __version__
 from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, Context, PathProblem
-from peak_trade.cli.output import err
+from peak_trade.cli.output import err, reset_screen, screen_secrets
 from peak_trade.harness.discovery import DiscoveryError
 from peak_trade.harness.errors import ScenarioError
 from peak_trade.harness.snapshot import DEFAULT_SNAPSHOT_DIR
@@ -182,6 +182,7 @@ def _snapshot_dir_option(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context()
+    reset_screen()  # secrets of an earlier invocation in this process are not this one's
     try:
         try:
             args = build_parser(argv).parse_args(argv)
@@ -189,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
         return int(args.handler(args, ctx))
     except ScenarioError as error:
+        screen_secrets(error.secrets)
         for problem in error.problems:
             err(problem.format())
         return EXIT_BAD_INPUT

@@ -12,10 +12,9 @@ import shlex
 from pathlib import Path
 
 from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Context, PathProblem
-from peak_trade.cli.output import display_path, err, out, plural, table
+from peak_trade.cli.output import display_path, err, keep_digests, out, plural, table
 from peak_trade.cli.template import id_problem, render_template
 from peak_trade.cli.validate_cmds import load_all, no_files, report_problems
-from peak_trade.execution.live.redaction import MIN_SECRET_LENGTH, Redactor
 from peak_trade.execution.live.session import build_redactor
 from peak_trade.harness.evidence import (
     evidence_filename,
@@ -25,7 +24,7 @@ from peak_trade.harness.evidence import (
 )
 from peak_trade.harness.expectations import format_failure
 from peak_trade.harness.loader import load_scenario_text
-from peak_trade.harness.model import Scenario, build_scenario
+from peak_trade.harness.model import build_scenario
 from peak_trade.harness.snapshot import snapshot_path
 from peak_trade.harness.validate import load_schema, validate_document
 from peak_trade.harness.verdict import Verdict, evaluate
@@ -50,7 +49,8 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
         total = len(loaded.files)
         err(f"{loaded.invalid} of {total} scenario file(s) invalid; nothing was run")
         return EXIT_BAD_INPUT
-    ctx.redactor = Redactor([v for s in loaded.scenarios for v in _secret_values(s)])
+    # Every scenario's secrets are on the output screen already (load_all): one scenario's
+    # output may quote another's secret.
     audit_dir: Path | None = args.audit_dir
     if audit_dir is not None:
         try:
@@ -66,6 +66,7 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
         evidence, removed = _settle_evidence(verdict, args)
         redact = build_redactor(scenario.config).redact_text
         result = verdict.result
+        keep_digests(result.head, result.head[:12])
         word = "PASS" if verdict.passed else "FAIL"
         summary.append((scenario.id, word, result.final_state, result.steps_run, result.count))
         if args.json:
@@ -81,6 +82,8 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
                 "audit_file": None if audit_file is None else display_path(audit_file),
                 "mismatches": [redact(m.format()) for m in verdict.mismatches],
             }
+            # Values redacted before JSON escapes them; out() screens the escaped line again.
+            record = {k: redact(v) if isinstance(v, str) else v for k, v in record.items()}
             out(json.dumps(record, ensure_ascii=False))
             if removed is not None:
                 err(f"{scenario.id}: {_removed_text(removed)}")
@@ -106,11 +109,6 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
             out(line)
         out(f"{len(summary) - failed} passed, {failed} failed")
     return EXIT_FAILED if failed else EXIT_OK
-
-
-def _secret_values(scenario: Scenario) -> list[str]:
-    secrets = scenario.config.secrets.values()
-    return [v for v in secrets if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH]
 
 
 def _settle_evidence(verdict: Verdict, args: argparse.Namespace) -> tuple[Path | None, Path | None]:

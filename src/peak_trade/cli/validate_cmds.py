@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_OK, Context
-from peak_trade.cli.output import display_path, err, out, table
+from peak_trade.cli.output import display_path, err, out, screen_secrets, screened, table
 from peak_trade.harness.discovery import discover_scenarios
 from peak_trade.harness.errors import Problem, ScenarioError
 from peak_trade.harness.loader import load_scenario_file
@@ -39,9 +39,11 @@ def load_all(paths: Sequence[str], *, check_duplicates: bool) -> Loaded:
         try:
             scenario = load_scenario(file)
         except ScenarioError as error:
+            screen_secrets(error.secrets)  # one file's error may quote another file's secret
             problems.extend(error.problems)
             invalid += 1
             continue
+        screen_secrets(scenario.config.secrets.values())
         first = first_with_id.setdefault(scenario.id, scenario.path)
         if check_duplicates and first != scenario.path:
             problems.append(_duplicate_id(scenario, first))
@@ -77,7 +79,8 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     loaded = load_all(args.paths, check_duplicates=False)
     if not loaded.files:
         return no_files(args.paths)
-    rows = [(s.id, s.title, ", ".join(s.tags)) for s in loaded.scenarios]
+    # Each cell redacted before the table pads it (out() screens the whole line again).
+    rows = [tuple(map(screened, (s.id, s.title, ", ".join(s.tags)))) for s in loaded.scenarios]
     if rows:
         for line in table(("ID", "TITLE", "TAGS"), rows):
             out(line)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
 from peak_trade import __version__
 from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Context
-from peak_trade.cli.output import err, out
+from peak_trade.cli.output import err, keep_digests, out, screen_secrets
 from peak_trade.execution.live.audit_verify import VerifyResult, verify_file
 from peak_trade.execution.live.redaction import Redactor
 from peak_trade.execution.live.session import build_redactor
@@ -18,9 +17,12 @@ from peak_trade.harness.evidence import (
     EvidenceAltered,
     EvidenceFormatError,
     parse_evidence,
+    sha256_text,
 )
 from peak_trade.harness.evidence_check import audit_problems, evidence_findings
+from peak_trade.harness.loader import scenario_digest
 from peak_trade.harness.model import load_scenario
+from peak_trade.harness.secret_screen import secrets_in_text
 from peak_trade.harness.verdict import evaluate
 
 
@@ -101,26 +103,34 @@ def cmd_evidence_verify(args: argparse.Namespace, ctx: Context) -> int:
 
     scenario_path = str(recorded["scenario_path"])
     try:
-        actual_sha = hashlib.sha256(Path(scenario_path).read_bytes()).hexdigest()
+        raw_scenario = Path(scenario_path).read_bytes()
     except OSError as exc:
         err(
             f"{shown}: error: scenario_sha256 cannot be checked: the scenario file "
             f"{scenario_path} cannot be read ({_reason(exc)})"
         )
         return EXIT_FAILED
+    # The scenario's secrets are on the output screen before anything about it is printed.
+    screen_secrets(secrets_in_text(raw_scenario.decode("utf-8", "replace")))
+    keep_digests(*(value for value in recorded.values() if isinstance(value, str)))
     try:
         scenario = load_scenario(scenario_path)
     except ScenarioError as error:
+        screen_secrets(error.secrets)
+        actual_sha = scenario_digest(raw_scenario, error.secrets)
         if actual_sha != recorded["scenario_sha256"]:
+            keep_digests(actual_sha)
             _differs(shown, "scenario_sha256", recorded["scenario_sha256"], actual_sha)
         err(f"{shown}: error: the scenario {scenario_path} no longer loads:")
         for problem in error.problems:
             err(f"    {problem.format()}")
         return EXIT_FAILED
+    screen_secrets(scenario.config.secrets.values())
+    actual_sha = scenario.sha256  # of the file as it loaded just now, secrets redacted
     redactor = build_redactor(scenario.config)
-    ctx.redactor = redactor
     say = redactor.redact_text
     verdict = evaluate(scenario, snapshot_dir=args.snapshot_dir)
+    keep_digests(actual_sha, verdict.result.head, sha256_text(verdict.snapshot_text))
     findings = evidence_findings(
         text, recorded, verdict, scenario_sha256=actual_sha, name=Path(shown).name
     )

@@ -32,11 +32,30 @@ class Problem:
 
 
 class ScenarioError(Exception):
-    """The scenario spec is wrong; `problems` lists every located problem found."""
+    """The scenario spec is wrong; `problems` lists every located problem found.
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems: tuple[Problem, ...] = tuple(problems)
+    `secrets` are the values found under `config.secrets` of the document (as far as it could be
+    read): every problem is redacted with them here, the one place every error passes, so no
+    message about the document repeats a secret, whoever prints it (the CLI, pytest, a caller).
+    """
+
+    def __init__(self, problems: Iterable[Problem], *, secrets: Iterable[str] = ()) -> None:
+        self.secrets: tuple[str, ...] = tuple(dict.fromkeys(s for s in secrets if s))
+        found = tuple(problems)
+        if self.secrets:
+            from peak_trade.harness.secret_screen import SecretScreen
+
+            screen = SecretScreen(self.secrets)
+            found = tuple(screen.problem(problem) for problem in found)
+        self.problems: tuple[Problem, ...] = found
         super().__init__(self.problems)
+
+    def with_secrets(self, secrets: Iterable[str]) -> ScenarioError:
+        """The same error, redacted with these secrets too."""
+        more = tuple(s for s in secrets if s and s not in self.secrets)
+        if not more:
+            return self
+        return type(self)(self.problems, secrets=(*self.secrets, *more))
 
     def __str__(self) -> str:
         return "\n".join(problem.format() for problem in self.problems)

@@ -21,7 +21,7 @@ import platform as platform_module
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,8 +143,19 @@ def render_evidence(
     platform: str,
     snapshot_name: str | None = None,
 ) -> str:
-    """The evidence Markdown for `verdict`; pure, and redacted with the scenario's secrets."""
+    """The evidence Markdown for `verdict`; pure, and redacted with the scenario's secrets.
+
+    Redaction sees every value before Markdown escapes, folds or quotes it (a secret split by an
+    escape would no longer be recognised) and the final text again; the digests it prints are
+    kept intact.
+    """
     scenario, result = verdict.scenario, verdict.result
+    redactor = build_redactor(scenario.config)
+    redact = redactor.redact_text
+
+    def inline(text: object) -> str:
+        return _inline(redact(str(text)))
+
     records = result.records
     snapshot = snapshot_name or f"{scenario.id}{SNAPSHOT_SUFFIX}"
     inputs = {
@@ -161,21 +172,21 @@ def render_evidence(
         if verdict.passed
         else f"**FAIL**: {len(verdict.mismatches)} expectation(s) not met"
     )
-    out: list[str] = [f"# Evidence: {_inline(scenario.id)}: {_inline(scenario.title)}", ""]
+    out: list[str] = [f"# Evidence: {inline(scenario.id)}: {inline(scenario.title)}", ""]
     facts = [
-        ("Operator", _inline(operator) if operator else None),
+        ("Operator", inline(operator) if operator else None),
         ("Date", f"{date.isoformat()} (UTC)"),
-        ("Scenario", f"`{_code(scenario.path)}`"),
+        ("Scenario", f"`{_code(redact(scenario.path))}`"),
         ("Scenario SHA-256", f"`{scenario.sha256}`"),
-        ("peak_trade", _inline(version)),
+        ("peak_trade", inline(version)),
         ("Git commit", f"`{git_commit}`" if git_commit else None),
         ("Verdict", verdict_text),
     ]
     out += [f"- **{name}:** {value}" for name, value in facts if value is not None]
-    out += ["", "To reproduce:", "", "```sh", command, "```", ""]
+    out += ["", "To reproduce:", "", "```sh", redact(command), "```", ""]
     if not verdict.passed:
         out += ["## Expectations not met", ""]
-        out += [f"- {_inline(m.format().splitlines()[0])}" for m in verdict.mismatches]
+        out += [f"- {inline(m.format().splitlines()[0])}" for m in verdict.mismatches]
         out.append("")
 
     out += ["## Session", ""]
@@ -196,11 +207,13 @@ def render_evidence(
             trigger = f"{trigger}: {payload['reason']}"
         change = f"{payload.get('from', '?')} → {payload.get('to', '?')}"
         timeline.append((str(record.get("step", "")), change, trigger))
-    out += _table(("Step", "Transition", "Trigger"), timeline, empty="no state transitions")
+    out += _table(
+        ("Step", "Transition", "Trigger"), timeline, empty="no state transitions", redact=redact
+    )
 
     out += ["## Preflight", ""]
     checks = [(c.name, "yes" if c.ok else "**no**", c.detail) for c in result.preflight]
-    out += _table(("Check", "OK", "Detail"), checks, empty="preflight did not run")
+    out += _table(("Check", "OK", "Detail"), checks, empty="preflight did not run", redact=redact)
 
     out += ["## Orders and fills", ""]
     orders = sorted(result.orders.values(), key=lambda o: (o.number, o.client_order_id))
@@ -221,33 +234,46 @@ def render_evidence(
             )
         )
     header = ("Id", "Symbol", "Side", "Qty", "Status", "Cum", "Leaves", "Avg px", "Fills")
-    out += _table(header, rows, empty="no orders")
+    out += _table(header, rows, empty="no orders", redact=redact)
 
     out += ["## Positions", ""]
     positions = [(symbol, str(qty)) for symbol, qty in sorted(result.positions.items())]
-    out += _table(("Symbol", "Net qty"), positions, empty="no positions")
+    out += _table(("Symbol", "Net qty"), positions, empty="no positions", redact=redact)
 
     out += ["## Audit trail", ""]
     out += [
         f"- **Audit records:** {result.count}",
         f"- **Chain head:** `{result.head}`",
-        f"- **Snapshot:** `{_code(snapshot)}` (SHA-256 `{sha256_text(verdict.snapshot_text)}`)",
+        f"- **Snapshot:** `{_code(redact(snapshot))}` "
+        f"(SHA-256 `{sha256_text(verdict.snapshot_text)}`)",
         "",
         "## Environment",
         "",
-        f"- **Python:** {_inline(python)}",
-        f"- **Platform:** {_inline(platform)}",
+        f"- **Python:** {inline(python)}",
+        f"- **Platform:** {inline(platform)}",
         "",
         "",
     ]
-    redact = build_redactor(scenario.config).redact_text
+    # Raw first: each recorded input is redacted before JSON escapes it; then the final bytes.
+    inputs = {key: redact(v) if isinstance(v, str) else v for key, v in inputs.items()}
+    kept = _digest_values(scenario.sha256, result.head, sha256_text(verdict.snapshot_text))
+    kept += _digest_values(git_commit)
     # The text above the digests is hashed as written (redacted), so an edit made consistently
     # in the text and in `inputs` (an operator renamed in both) still fails verification.
-    text = redact("\n".join(out))
+    text = redactor.redact_text("\n".join(out), keep=kept)
     block = digests(verdict, version=version, inputs=inputs, text=text)
-    return text + redact(
-        "\n".join((DIGESTS_HEADING, "", "```json", canonical_json(block), "```", ""))
+    kept += _digest_values(*block.values())
+    return text + redactor.redact_text(
+        "\n".join((DIGESTS_HEADING, "", "```json", canonical_json(block), "```", "")), keep=kept
     )
+
+
+_DIGEST = re.compile(r"[0-9a-f]{40,128}")
+
+
+def _digest_values(*values: object) -> list[str]:
+    """The values that are hex digests: kept intact by redaction (a secret is never all hex)."""
+    return [v for v in values if isinstance(v, str) and _DIGEST.fullmatch(v)]
 
 
 def parse_digests(text: str) -> dict[str, object]:
@@ -527,10 +553,16 @@ def _mapping(value: object) -> Mapping[str, object]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]], *, empty: str) -> list[str]:
+def _table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    empty: str,
+    redact: Callable[[str], str] = str,
+) -> list[str]:
     rows = list(rows)
     if not rows:
         return [f"_{empty}_", ""]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(_inline(cell) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_inline(redact(cell)) for cell in row) + " |" for row in rows]
     return [*lines, ""]

@@ -53,6 +53,16 @@ EMPTY_FILE_MESSAGE = (
 )
 
 _BOM = "\ufeff"
+_SECRETS_PATH = ("config", "secrets")
+_SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_HIDDEN_REFUSAL = (
+    "this value cannot be read as written; write a secret as a string in quotes "
+    "(not shown: it sits under config.secrets)"
+)
+_HIDDEN_KEY = (
+    "the names of secrets must be plain strings such as api_key "
+    "(this key is not shown: it sits under config.secrets)"
+)
 
 # Scalars whose source text is worth keeping for hints: numbers in any notation, booleans, nulls.
 _LITERAL_LOOKING = re.compile(
@@ -76,7 +86,7 @@ class LoadedDocument:
     positions: Mapping[JsonPath, tuple[int, int]]
     key_positions: Mapping[JsonPath, tuple[int, int]]
     sources: Mapping[JsonPath, str]
-    sha256: str = ""  # of the exact bytes that were loaded, for evidence
+    sha256: str = ""  # of the bytes that were loaded, secrets redacted (`scenario_digest`)
 
     def locate(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
         """Position of `path` (its key when `key` is true), else of its nearest known ancestor."""
@@ -132,7 +142,30 @@ def load_scenario_text(
     max_nodes: int = 100_000,
     max_depth: int = 64,
 ) -> LoadedDocument:
-    """Strictly load scenario YAML given as text or UTF-8 bytes; `path` is only for messages."""
+    """Strictly load scenario YAML given as text or UTF-8 bytes; `path` is only for messages.
+
+    A `ScenarioLoadError` carries (and is redacted with) the values under `config.secrets` as
+    far as the document could be read: from the walk, else from its lines.
+    """
+    try:
+        return _load_text(text_or_bytes, path, max_bytes, max_nodes, max_depth)
+    except ScenarioLoadError as error:
+        raise error.with_secrets(_secrets_in_raw(text_or_bytes, max_bytes)) from None
+
+
+def _secrets_in_raw(text_or_bytes: str | bytes, max_bytes: int) -> list[str]:
+    from peak_trade.harness.secret_screen import secrets_in_text  # only for a failing document
+
+    if isinstance(text_or_bytes, bytes):
+        text = text_or_bytes[: max_bytes + 1].decode("utf-8", "replace")
+    else:
+        text = text_or_bytes[: max_bytes + 1]
+    return secrets_in_text(text)
+
+
+def _load_text(
+    text_or_bytes: str | bytes, path: str, max_bytes: int, max_nodes: int, max_depth: int
+) -> LoadedDocument:
     if isinstance(text_or_bytes, str):
         size = len(text_or_bytes.encode("utf-8", "surrogatepass"))
         if size > max_bytes:
@@ -162,7 +195,7 @@ def load_scenario_text(
     if walk.problems:
         # One report per spot in the text, even when aliases reach it along several paths.
         unique = {(p.line, p.col, p.message): p for p in reversed(walk.problems)}
-        raise ScenarioLoadError(unique[key] for key in sorted(unique))
+        raise ScenarioLoadError((unique[key] for key in sorted(unique)), secrets=walk.secrets)
     return _document(path, data, walk, text_or_bytes)
 
 
@@ -176,8 +209,31 @@ def _document(
         positions=tables.positions,
         key_positions=tables.key_positions,
         sources=tables.sources,
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=scenario_digest(raw, _secrets_in_data(data)),
     )
+
+
+def _secrets_in_data(data: object) -> list[str]:
+    from peak_trade.harness.secret_screen import secrets_in_data
+
+    return secrets_in_data(data)
+
+
+def scenario_digest(raw: bytes, secrets: Sequence[str]) -> str:
+    """SHA-256 of a scenario file's bytes with every configured secret redacted.
+
+    The evidence records it, so it must not let anyone test guesses of a secret against it: a
+    plain hash of the file would (a short secret falls in a second). With the secrets replaced by
+    the redaction marker, in every spelling redaction knows, the digest still changes with every
+    other byte of the file, and a file without secrets hashes exactly as `sha256sum` would.
+    """
+    if secrets:
+        from peak_trade.execution.live.redaction import Redactor
+
+        text = raw.decode("utf-8", "surrogateescape")
+        redacted = Redactor(secrets, lenient=True).redact_text(text)
+        raw = redacted.encode("utf-8", "surrogateescape")
+    return hashlib.sha256(raw).hexdigest()
 
 
 # --- reading and composing ---------------------------------------------------------------------
@@ -512,6 +568,7 @@ class _Walk:
         self.key_positions: dict[JsonPath, tuple[int, int]] = {}
         self.sources: dict[JsonPath, str] = {}
         self.visited = 0
+        self.secrets: list[str] = []  # every scalar's text under config.secrets, for messages
 
     def problem(self, where: tuple[int, int], path: JsonPath, message: str) -> None:
         line, col = where
@@ -604,14 +661,19 @@ class _Walk:
             )
             self.problem(where, path, message)
             return None
+        secret = path[:2] == _SECRETS_PATH
+        if secret and not _SECRET_NAME.fullmatch(node.value):
+            self.secrets.append(node.value)  # a secret pasted where its name belongs
         try:
             key = _scalar_value(node)
         except _Refused as refused:
-            self.problem(where, path, str(refused))
+            self.problem(where, path, _HIDDEN_KEY if secret else str(refused))
             return None
         if isinstance(key, str):
             return key
-        if node.value == "":
+        if secret:
+            self.problem(where, path, _HIDDEN_KEY)
+        elif node.value == "":
             self.problem(where, path, "keys must be strings, found an empty key")
         else:
             found = f"{_node_kind(node)} `{node.value}`"
@@ -620,10 +682,15 @@ class _Walk:
         return None
 
     def scalar(self, node: ScalarNode, path: JsonPath, where: tuple[int, int]) -> object:
+        secret = path[:2] == _SECRETS_PATH
+        if secret:
+            self.secrets.append(node.value)
         try:
             value = _scalar_value(node)
         except _Refused as refused:
-            self.problem(where, path, str(refused))
+            # The advice quotes the value (and rewrites it); under config.secrets it may not.
+            message = _HIDDEN_REFUSAL if secret else str(refused)
+            self.problem(where, path, message)
             return None
         if (node.style is None and (not isinstance(value, str) or node.tag != _TAG + "str")) or (
             node.style in ("'", '"', None) and _LITERAL_LOOKING.fullmatch(node.value)

@@ -26,8 +26,9 @@ from peak_trade.execution.live.intents import (
     ReplaceIntent,
     SubmitIntent,
 )
-from peak_trade.harness.errors import Problem, ScenarioValidationError
+from peak_trade.harness.errors import Problem, ScenarioError, ScenarioValidationError
 from peak_trade.harness.loader import LoadedDocument, json_pointer, load_scenario_file
+from peak_trade.harness.secret_screen import secret_strength_problems, secrets_in_data
 from peak_trade.harness.validate import load_schema, validate_document
 
 
@@ -82,7 +83,7 @@ class Scenario:
     description: str
     tags: tuple[str, ...]
     path: str  # as given by the user (display form)
-    sha256: str  # of the file's bytes
+    sha256: str  # of the file's bytes with its secrets redacted (loader.scenario_digest)
     config: SessionConfig
     broker: MockBrokerSpec
     steps: tuple[StepSpec, ...]
@@ -95,11 +96,17 @@ class Scenario:
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read, validate and build a scenario; raises a ScenarioError naming every problem."""
-    doc = load_scenario_file(path)
-    problems = validate_document(doc, load_schema())
+    doc = load_scenario_file(path)  # its errors are redacted with the secrets the loader saw
+    secrets = secrets_in_data(doc.data)  # known before any message about the document is made
+    problems = validate_document(doc, load_schema(), secrets=secrets)
+    problems += secret_strength_problems(doc)
     if problems:
-        raise ScenarioValidationError(problems)
-    return build_scenario(doc, sha256=doc.sha256)
+        problems.sort(key=lambda p: (p.line, p.col, p.json_path, p.message))
+        raise ScenarioValidationError(problems, secrets=secrets)
+    try:
+        return build_scenario(doc, sha256=doc.sha256)
+    except ScenarioError as error:
+        raise error.with_secrets(secrets) from None
 
 
 def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:

@@ -24,6 +24,7 @@ from jsonschema.exceptions import ValidationError
 from peak_trade.harness.decimal_validator import _number_text
 from peak_trade.harness.errors import Problem
 from peak_trade.harness.loader import JsonPath, LoadedDocument, json_pointer
+from peak_trade.harness.secret_screen import HIDDEN, HOLDS_SECRET, SecretScreen, is_secret_path
 from peak_trade.harness.yaml_scalars import PLAIN_DECIMAL_ADVICE, yaml11_boolean_hint
 
 _YAML11_BOOLEAN = re.compile(r"(?i:y|n|yes|no|on|off)")
@@ -48,9 +49,30 @@ _NAMED |= {"allOf", "anyOf", "oneOf"}
 
 
 class _Explainer:
-    def __init__(self, doc: LoadedDocument, schema: Mapping[str, Any]) -> None:
+    def __init__(
+        self, doc: LoadedDocument, schema: Mapping[str, Any], screen: SecretScreen | None = None
+    ) -> None:
         self.doc = doc
         self.schema = schema
+        self.screen = screen if screen is not None else SecretScreen()
+
+    def hidden(self, path: JsonPath, instance: object) -> str | None:
+        """Why the value at `path` may not be quoted, or None: a secret is described, never
+        repeated (whatever its type), and so is any value holding a configured secret."""
+        if is_secret_path(path):
+            return HIDDEN
+        if self.screen and (
+            self.screen.hides(instance) or self.screen.hides(self.doc.sources.get(path, ""))
+        ):
+            return HOLDS_SECRET
+        return None
+
+    def found(self, path: JsonPath, instance: object) -> str:
+        """What the author wrote at `path`, as a noun phrase that may quote it unless hidden."""
+        why = self.hidden(path, instance)
+        if why is None:
+            return _describe(instance, self.doc.sources.get(path))
+        return f"{_kind(instance)} ({why})"
 
     def problem(self, path: JsonPath, message: str, *, key: bool = False) -> Problem:
         line, col = self.doc.locate(path, key=key)
@@ -76,7 +98,21 @@ class _Explainer:
                         message = f"key '{name}' requires key '{other}' next to it"
                         yield self.problem((*path, name), message, key=True)
         elif "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
-            message = f"key '{instance}' must be {self.noun(error) or 'a valid key'}"
+            expected = self.noun(error) or "a valid key"
+            if is_secret_path(path) or self.screen.hides(instance):
+                # A name that is no name may be the secret itself, pasted one line too high.
+                line, col = self.doc.locate((*path, instance), key=True)
+                why = HIDDEN if is_secret_path(path) else HOLDS_SECRET
+                message = f"a key here must be {expected} (the key is {why})"
+                yield Problem(
+                    file=self.doc.path,
+                    line=line,
+                    col=col,
+                    message=message,
+                    json_path=json_pointer(path),
+                )
+                return
+            message = f"key '{instance}' must be {expected}"
             yield self.problem((*path, instance), message, key=True)
         else:
             yield self.problem(path, self.sentence(error, path))
@@ -100,7 +136,7 @@ class _Explainer:
                 if e.validator == "type" and len(e.absolute_path) == depth
                 for name in _as_list(e.validator_value)
             )
-            found = _describe(error.instance, self.doc.sources.get(path))
+            found = self.found(path, error.instance)
             yield self.problem(path, f"{_subject(path)} must be {expected}, found {found}")
             return
         chosen = min(fitting.items(), key=lambda item: _branch_rank(item[0], item[1], depth))
@@ -123,16 +159,33 @@ class _Explainer:
         else:
             extra = _unexpected_names(error.message) or [n for n in instance if n not in allowed]
         for name in extra:
+            if self.screen.hides(name):
+                line, col = self.doc.locate((*path, name), key=True)
+                message = f"unknown key ({HOLDS_SECRET})"
+                yield Problem(
+                    file=self.doc.path,
+                    line=line,
+                    col=col,
+                    message=message,
+                    json_path=json_pointer(path),
+                )
+                continue
             yield self.problem((*path, name), _unknown_key(name, allowed), key=True)
 
     def sentence(self, error: ValidationError, path: JsonPath) -> str:
         keyword, value, instance = error.validator, error.validator_value, error.instance
         subject = _subject(path)
         source = self.doc.sources.get(path)
-        found = _describe(instance, source)
+        hidden = self.hidden(path, instance)
+        found = self.found(path, instance)
         noun = self.noun(error)
-        hint = _source_hint(source, instance, keyword, value)
-        tail = f" ({hint})" if hint else ""
+        if hidden:  # hints quote the source text: only advice that repeats nothing is left
+            hint = _hidden_hint(instance, keyword, value)
+            found = f"{_kind(instance)} ({hidden}; {hint})" if hint else found
+            tail = ""
+        else:
+            hint = _source_hint(source, instance, keyword, value)
+            tail = f" ({hint})" if hint else ""
         if keyword == "type":
             expected = noun or _join_or(_TYPE_NOUNS.get(t, t) for t in _as_list(value))
             return f"{subject} must be {expected}, found {found}{tail}"
@@ -140,7 +193,7 @@ class _Explainer:
             choices = ", ".join(_show(choice) for choice in value)
             expected = noun or f"one of {choices}"
             suggestion = ""
-            if isinstance(instance, str):
+            if isinstance(instance, str) and not hidden:
                 names = [choice for choice in value if isinstance(choice, str)]
                 close = difflib.get_close_matches(instance, names, n=1)
                 suggestion = f" (did you mean '{close[0]}'?)" if close else ""
@@ -182,6 +235,8 @@ class _Explainer:
             if noun:
                 return f"{subject} must be {noun}, found {found}"
             return f"{subject} must not match {_show(value)}, found {found}"
+        if hidden:  # jsonschema's own message quotes the instance
+            return f"{subject} is not valid here ({keyword}), found {found}"
         return f"{subject}: {error.message}"
 
     def noun(self, error: ValidationError) -> str | None:
@@ -317,6 +372,31 @@ def _describe(instance: object, source: str | None) -> str:
     if isinstance(instance, list):
         return "a list"
     return type(instance).__name__
+
+
+def _kind(instance: object) -> str:
+    """What kind of value `instance` is, without a word about the value itself."""
+    if instance is None:
+        return "null"
+    if isinstance(instance, bool):
+        return "a boolean"
+    if _number_text(instance) is not None:
+        return "a number"
+    if isinstance(instance, str):
+        return "a string"
+    if isinstance(instance, Mapping):
+        return "a mapping"
+    if isinstance(instance, list):
+        return "a list"
+    return "a value"
+
+
+def _hidden_hint(instance: object, keyword: Any, value: Any) -> str:
+    """`_source_hint` for a value that may not be quoted: advice that repeats nothing."""
+    wants_string = keyword != "type" or "string" in _as_list(value)
+    if keyword == "type" and wants_string and not isinstance(instance, str | Mapping | list):
+        return "write it in quotes for a string"
+    return ""
 
 
 def _source_hint(source: str | None, instance: object, keyword: Any, value: Any) -> str:

@@ -21,7 +21,7 @@ import functools
 import hashlib
 import importlib.resources
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +57,21 @@ def load_schema(path: Path | None = None) -> dict[str, Any]:
     return schema
 
 
-def validate_document(doc: LoadedDocument, schema: Mapping[str, Any]) -> list[Problem]:
-    """Every schema problem of `doc`, one sentence each, sorted by position; [] when valid."""
+def validate_document(
+    doc: LoadedDocument, schema: Mapping[str, Any], *, secrets: Iterable[str] | None = None
+) -> list[Problem]:
+    """Every schema problem of `doc`, one sentence each, sorted by position; [] when valid.
+
+    No sentence quotes a value under `config.secrets` or one holding any of `secrets` (by
+    default the values under the document's own `config.secrets`).
+    """
     if _fast_valid(doc.data, schema):
         return []
     from peak_trade.harness.schema_problems import _Explainer  # only for a document that may fail
+    from peak_trade.harness.secret_screen import SecretScreen, secrets_in_data
 
-    explainer = _Explainer(doc, schema)
+    screen = SecretScreen(secrets_in_data(doc.data) if secrets is None else secrets)
+    explainer = _Explainer(doc, schema, screen)
     problems: list[Problem] = []
     for error in _validator_for(schema).iter_errors(doc.data):
         problems.extend(explainer.explain(error))

@@ -53,5 +53,27 @@ def evaluate(
         if snapshot_mismatch is not None:
             mismatches.append(snapshot_mismatch)
     return Verdict(
-        scenario=scenario, result=result, snapshot_text=text, mismatches=tuple(mismatches)
+        scenario=scenario,
+        result=result,
+        snapshot_text=text,
+        mismatches=_redacted(scenario, mismatches),
+    )
+
+
+def _redacted(scenario: Scenario, mismatches: list[Mismatch]) -> tuple[Mismatch, ...]:
+    """The mismatches with the scenario's secrets redacted, before anyone formats them: what is
+    expected comes from the scenario itself and may quote a secret (pytest prints it as is)."""
+    if not mismatches or not scenario.config.secrets:
+        return tuple(mismatches)
+    from peak_trade.execution.live.session import build_redactor
+
+    redactor = build_redactor(scenario.config)
+    return tuple(
+        Mismatch(
+            key=redactor.redact_text(m.key),
+            expected=redactor.redact(m.expected),
+            actual=redactor.redact(m.actual),
+            detail=redactor.redact_text(m.detail),
+        )
+        for m in mismatches
     )

@@ -250,9 +250,6 @@ class Redactor:
         folded = sorted({form.casefold() for form in ordered}, key=lambda f: (-len(f), f))
         self._screen = re.compile("|".join(map(re.escape, folded))) if folded else None
 
-    def __bool__(self) -> bool:
-        return self._screen is not None
-
     def hides(self, text: str) -> bool:
         """Whether `text` holds a configured secret in any spelling redaction knows."""
         return self._screen is not None and self._screen.search(text.casefold()) is not None
@@ -344,7 +341,9 @@ class Redactor:
                 match = pattern.search(text, match.start() + 1)
         if keep:
             kept = _occurrences(text, keep)
-            spans = [s for s in spans if not any(s[0] < end and start < s[1] for start, end in kept)]
+            spans = [
+                s for s in spans if not any(s[0] < end and start < s[1] for start, end in kept)
+            ]
             if not spans:
                 return text
         spans.sort()

@@ -7,6 +7,7 @@ variables only to find one asking for live (PEAK_TRADE_MODE=live); values are ne
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -44,10 +45,17 @@ class UnusableSink:
 
 
 def build_redactor(config: SessionConfig) -> Redactor:
-    # Secrets too short to redact fail preflight (secrets_redactable); they cannot be registered.
+    # Weak secrets fail preflight (secrets_redactable); those too short to redact at all cannot
+    # even be registered.
     values = [
         v for v in config.secrets.values() if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH
     ]
+    return _redactor(tuple(values))
+
+
+@functools.lru_cache(maxsize=64)
+def _redactor(values: tuple[str, ...]) -> Redactor:
+    # Forms and patterns are computed once per set of secrets, not once per output written.
     return Redactor(values)
 
 
