@@ -76,4 +76,4 @@ def validate_document(
     for error in _validator_for(schema).iter_errors(doc.data):
         problems.extend(explainer.explain(error))
     unique = {(p.line, p.col, p.json_path, p.message): p for p in reversed(problems)}
-    return [unique[key] for key in sorted(unique)]
+    return [screen.problem(unique[key]) for key in sorted(unique)]
