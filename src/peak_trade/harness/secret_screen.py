@@ -64,6 +64,7 @@ def secrets_in_data(data: object) -> list[str]:
 _SECRETS_KEY = re.compile(
     r"""^(?P<indent>[ ]*)(?:-[ ]+)?(?P<q>["']?)secrets(?P=q)[ ]*:(?P<rest>.*)$"""
 )
+_ITEM = re.compile(r"^[ ]*-[ ]+(?P<value>[^\s{\[].*)$")
 _ENTRY = re.compile(
     r"""^[ ]*(?:-[ ]+)?(?:"[^"]*"|'[^']*'|[^:#'"{}\[\],]+)[ ]*:(?:[ ]+|$)(?P<value>.*)$"""
 )
@@ -99,7 +100,7 @@ def secrets_in_text(text: str) -> list[str]:
             if line.strip() and len(line) - len(line.lstrip(" ")) <= base:
                 break
             index += 1
-            entry = _ENTRY.match(line)
+            entry = _ENTRY.match(line) or _ITEM.match(line)
             if entry is not None:
                 found.append(_unquote(_strip_comment(entry["value"]).strip()))
     return [value for value in found if value]
@@ -107,20 +108,21 @@ def secrets_in_text(text: str) -> list[str]:
 
 def _strip_comment(text: str) -> str:
     if text.lstrip().startswith(("'", '"')):
-        return text
+        return text  # a quoted scalar: _unquote reads up to its closing quote
     head, _, _ = text.partition(" #")
     return head
 
 
 def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] == text[-1] == '"':
+    if text.startswith('"'):
         try:
-            value = json.loads(text)
+            value, _ = json.JSONDecoder().raw_decode(text)
         except ValueError:
-            return text[1:-1]
-        return value if isinstance(value, str) else text[1:-1]
-    if len(text) >= 2 and text[0] == text[-1] == "'":
-        return text[1:-1].replace("''", "'")
+            return text[1:].partition('"')[0]
+        return value if isinstance(value, str) else text
+    if text.startswith("'"):
+        match = re.match(r"'((?:[^']|'')*)'", text)
+        return match.group(1).replace("''", "'") if match else text[1:]
     return text
 
 
