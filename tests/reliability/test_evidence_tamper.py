@@ -15,7 +15,6 @@ the rest. Old-format files get a clear message, and the evidence `make run` writ
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -70,7 +69,7 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Evidence]:
             str(parse_evidence(path.read_text("utf-8")).digests["scenario_path"])
         )
         verdict = evaluate(loaded, snapshot_dir=SNAPSHOTS)
-        sha = hashlib.sha256(scenario.read_bytes()).hexdigest()
+        sha = loaded.sha256  # as the command computes it: the file's bytes, secrets redacted
         found[name] = Evidence(path, path.read_bytes(), verdict, sha)
     return found
 

@@ -12,7 +12,15 @@ import shlex
 from pathlib import Path
 
 from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Context, PathProblem
-from peak_trade.cli.output import display_path, err, keep_digests, out, plural, table
+from peak_trade.cli.output import (
+    display_path,
+    err,
+    keep_digests,
+    out,
+    plural,
+    screened,
+    table,
+)
 from peak_trade.cli.template import id_problem, render_template
 from peak_trade.cli.validate_cmds import load_all, no_files, report_problems
 from peak_trade.execution.live.session import build_redactor
@@ -83,7 +91,7 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
                 "mismatches": [redact(m.format()) for m in verdict.mismatches],
             }
             # Values redacted before JSON escapes them; out() screens the escaped line again.
-            record = {k: redact(v) if isinstance(v, str) else v for k, v in record.items()}
+            record = {k: screened(v) if isinstance(v, str) else v for k, v in record.items()}
             out(json.dumps(record, ensure_ascii=False))
             if removed is not None:
                 err(f"{scenario.id}: {_removed_text(removed)}")
