@@ -326,3 +326,27 @@ def test_the_evidence_the_cli_writes_verifies_and_an_old_format_file_is_refused_
         f"verified; run `peak-trade scenario run {data['scenario_path']}` again to write "
         "evidence in format peak_trade.evidence/2\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ('{"operator":"\\ud800"}', "not valid Unicode (a lone surrogate escape)"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"a":' * 100_000 + "1" + "}" * 100_000, "nested too deeply"),
+        ("1" * 5000, "not valid JSON"),  # past Python's digit limit for int()
+    ],
+    ids=["lone surrogate", "deep list", "deep object", "huge number"],
+)
+def test_a_hostile_digests_block_is_bad_input_not_a_crash(
+    evidence, tmp_path, capsys, block, message
+) -> None:
+    item = evidence["happy_path_full_fills.yaml"]
+    lines, index, _ = digests_line(item.raw)
+    lines[index] = block.encode()
+    target = tmp_path / item.path.name
+    target.write_bytes(b"\n".join(lines))
+    code, out, err = cli(capsys, "evidence", "verify", str(target))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"{target}:{index + 1}: error: the digests block ")
+    assert message in err

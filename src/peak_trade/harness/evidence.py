@@ -323,8 +323,18 @@ def parse_evidence(text: str) -> ParsedEvidence:
         raise EvidenceFormatError(
             f"the digests block is not valid JSON ({exc})", line=line
         ) from None
+    except RecursionError:  # a digests block is flat; deep nesting is an attack, not evidence
+        raise EvidenceFormatError("the digests block is nested too deeply", line=line) from None
     if not isinstance(data, dict):
         raise EvidenceFormatError("the digests block is not a JSON object", line=line)
+    try:  # a \ud800 escape decodes to a lone surrogate, which no output can carry
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError, ValueError):
+        raise EvidenceFormatError(
+            "the digests block holds text that is not valid Unicode (a lone surrogate escape) "
+            "or is nested too deeply",
+            line=line,
+        ) from None
     found = data.get("format")
     if found in OLD_EVIDENCE_FORMATS:
         path = data.get("scenario_path")
