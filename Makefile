@@ -23,7 +23,8 @@ test: $(STAMP)
 clean:
 	rm -rf $(VENV) build
 
-# Regenerate the generated sections of docs/scenarios.md and docs/state-machine.md.
+# Regenerate the generated sections of docs/scenarios.md, docs/state-machine.md and
+# docs/order-lifecycle.md.
 docs: $(STAMP)
 	$(BIN)/python -m peak_trade.harness.schema_docs
 

@@ -15,6 +15,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from peak_trade.execution.broker.model import ExecType, OrderStatus
+from peak_trade.execution.broker.order_lifecycle import QUANTITY_RULES
 from peak_trade.execution.live.checks import PREFLIGHT_CHECKS, RUNTIME_INVARIANTS
 from peak_trade.execution.live.rails import RAIL_NAMES
 from peak_trade.execution.live.state import SessionState, Trigger
@@ -76,7 +78,12 @@ def test_generated_section_matches_its_source(section):
 
 
 def test_check_mode_reports_a_stale_section_and_a_rewrite_fixes_it(tmp_path, capsys):
-    for relative in ("schemas/scenario.schema.json", "docs/scenarios.md", "docs/state-machine.md"):
+    for relative in (
+        "schemas/scenario.schema.json",
+        "docs/scenarios.md",
+        "docs/state-machine.md",
+        "docs/order-lifecycle.md",
+    ):
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         text = (ROOT / relative).read_text(encoding="utf-8")
         (tmp_path / relative).write_text(text, encoding="utf-8")
@@ -245,6 +252,19 @@ def test_state_machine_doc_shows_the_generated_diagram():
         assert f"| `{state.value}` |" in section
     for trigger in Trigger:
         assert f"| `{trigger.value}` |" in section
+
+
+def test_every_order_status_and_exec_type_is_explained_in_the_lifecycle_prose():
+    text = (ROOT / "docs" / "order-lifecycle.md").read_text(encoding="utf-8")
+    body = prose(text)
+    missing = [f"`{v.value}`" for v in [*OrderStatus, *ExecType] if f"`{v.value}`" not in body]
+    assert missing == []
+    section = generated(text, "order-lifecycle")
+    assert "```mermaid\nstateDiagram-v2\n" in section
+    for status in OrderStatus:
+        assert f"| `{status.value}` |" in section
+    for rule in QUANTITY_RULES:
+        assert f"| `{rule}` |" in section
 
 
 def audit_record_types() -> set[str]:

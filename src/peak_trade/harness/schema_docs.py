@@ -1,7 +1,9 @@
-"""Generated documentation: the scenario key reference and the session state diagram.
+"""Generated documentation: the scenario key reference, the session state diagram and the order
+lifecycle.
 
 Theory of operation: each generated text has one source of truth, the scenario schema
-(schemas/scenario.schema.json) and the transition table (execution/live/state.py). The docs hold
+(schemas/scenario.schema.json), the session transition table (execution/live/state.py) and the
+order lifecycle table (execution/broker/order_lifecycle.py). The docs hold
 the rendering between marker comments
 
     <!-- BEGIN GENERATED: key-reference -->  ...  <!-- END GENERATED: key-reference -->
@@ -23,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from peak_trade.execution.broker import order_lifecycle
+from peak_trade.execution.broker.model import OrderStatus
 from peak_trade.execution.live.state import (
     STEPPING_STATES,
     TERMINAL_STATES,
@@ -36,6 +40,7 @@ from peak_trade.harness.key_reference import _NOTICE, render_key_reference
 __all__ = [
     "GeneratedSection",
     "main",
+    "render_order_lifecycle_section",
     "render_state_section",
     "replace_section",
     "sections",
@@ -44,6 +49,7 @@ __all__ = [
 SCHEMA_PATH = Path("schemas") / "scenario.schema.json"
 SCENARIOS_DOC = Path("docs") / "scenarios.md"
 STATE_MACHINE_DOC = Path("docs") / "state-machine.md"
+ORDER_LIFECYCLE_DOC = Path("docs") / "order-lifecycle.md"
 
 
 # ----------------------------------------------------------------------------- state machine
@@ -70,6 +76,51 @@ def render_state_section() -> str:
             "\n".join(rows),
             "\n\n| state | terminal | `step()` advances | accepted triggers |\n|---|---|---|---|\n",
             "\n".join(states),
+            "\n",
+        ]
+    )
+
+
+# ----------------------------------------------------------------------------- order lifecycle
+
+
+def render_order_lifecycle_section() -> str:
+    """The mermaid diagram of the order lifecycle table, the table, each status's facts and the
+    quantity rules."""
+    lc = order_lifecycle
+    rows = [
+        f"| `{source.value}` | `{exec_type.value}` | "
+        f"{', '.join(f'`{t.value}`' for t in targets)} |"
+        + (" only while leaves > 0 (GTC) |" if (source, exec_type) in lc.DORMANT_ONLY else " |")
+        for (source, exec_type), targets in lc.TRANSITIONS.items()
+    ]
+
+    def terminal(status: OrderStatus) -> str:
+        if status in lc.TERMINAL_STATUSES:
+            return "yes"
+        return "when leaves are 0 (a DAY order)" if status is OrderStatus.DONE_FOR_DAY else "no"
+
+    statuses = [
+        f"| `{status.value}` | {terminal(status)} "
+        f"| {', '.join(f'`{x.value}`' for x in lc.allowed_exec_types(status)) or 'nothing'} |"
+        for status in OrderStatus
+    ]
+    rules = [f"| `{name}` | {text} |" for name, text in lc.QUANTITY_RULES.items()]
+    return "".join(
+        [
+            _NOTICE.format(
+                source="`TRANSITIONS` and `QUANTITY_RULES` in "
+                "`src/peak_trade/execution/broker/order_lifecycle.py`"
+            ),
+            "\n",
+            f"```mermaid\n{lc.mermaid_diagram()}```\n\n",
+            "| status before | exec type | status after (the report's) | note |\n"
+            "|---|---|---|---|\n",
+            "\n".join(rows),
+            "\n\n| status | closed | exec types it takes |\n|---|---|---|\n",
+            "\n".join(statuses),
+            "\n\n| quantity rule | what it requires |\n|---|---|\n",
+            "\n".join(rules),
             "\n",
         ]
     )
@@ -119,6 +170,11 @@ def sections(root: Path) -> list[GeneratedSection]:
         GeneratedSection(
             doc=STATE_MACHINE_DOC, name="state-diagram", content=render_state_section()
         ),
+        GeneratedSection(
+            doc=ORDER_LIFECYCLE_DOC,
+            name="order-lifecycle",
+            content=render_order_lifecycle_section(),
+        ),
     ]
 
 
@@ -145,8 +201,9 @@ def _update(root: Path, *, check: bool) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m peak_trade.harness.schema_docs",
-        description="Regenerate the generated sections of docs/scenarios.md and "
-        "docs/state-machine.md from the scenario schema and the state table.",
+        description="Regenerate the generated sections of docs/scenarios.md, "
+        "docs/state-machine.md and docs/order-lifecycle.md from the scenario schema, the state "
+        "table and the order lifecycle table.",
     )
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if a section is stale"
