@@ -52,7 +52,7 @@ def test_apply_report_names_every_field_of_the_order_state() -> None:
     assert [f.name for f in fields(OrderState)] == [
         "client_order_id", "symbol", "side", "order_qty", "order_type", "limit_price",
         "submitted_step", "number", "status", "cum_qty", "leaves_qty", "notional", "exec_ids",
-        "fills",
+        "fills", "time_in_force", "executions",
     ]  # fmt: skip
 
 
@@ -83,6 +83,7 @@ def test_a_partial_fill_carries_every_other_field_over() -> None:
         notional=D("38.0"),
         exec_ids=frozenset({"o-1:1", "o-1:2"}),
         fills=1,
+        executions=(("o-1:2", D(4), D("9.5")),),
     )
     assert order.avg_px == D("9.5")
     assert apply_report(order, trade).outcome is Outcome.DUPLICATE

@@ -185,8 +185,36 @@ def test_overfill_breaches_execution_reports_sound(make_session):
     session.orchestrator.run_n_steps(2)
     assert session.orchestrator.state is S.ERROR_REQUIRES_OPERATOR
     assert breached(session) == ["execution_reports_sound"]
+    breach = session.of_type("invariant_breach")[0]["payload"]
+    # leaves 0 with cum 150 of 100 cannot all be true: refused, and the book keeps cum 0
+    assert "cum_qty 150 outside 0..order_qty 100" in breach["detail"]
+    assert breach["refused_reports"][0]["rules"] == ["cum_within_order_qty", "status_matches_cum"]
+    assert session.orchestrator.book.open_orders["o-1"].cum_qty == 0
+
+
+def test_an_honest_overfill_is_adopted_and_breaches(make_session):
+    broker = ScriptedBroker()
+    broker.reports[1] = [report("o-1", 1, ExecType.NEW, OrderStatus.NEW)]
+    broker.reports[2] = [
+        report(
+            "o-1",
+            2,
+            ExecType.TRADE,
+            OrderStatus.FILLED,
+            cum="150",
+            leaves="-50",
+            last="150",
+            px="10",
+        )
+    ]
+    session = started(make_session, broker=broker)
+    submit(session.intents, 1, order())
+    session.orchestrator.run_n_steps(2)
+    assert session.orchestrator.state is S.ERROR_REQUIRES_OPERATOR
+    assert breached(session) == ["execution_reports_sound"]
     detail = session.of_type("invariant_breach")[0]["payload"]["detail"]
     assert "overfill: cum_qty 150 exceeds order_qty 100" in detail
+    assert session.orchestrator.book.closed_orders["o-1"].cum_qty == 150
 
 
 def test_report_for_unknown_order_breaches(make_session):
@@ -198,18 +226,23 @@ def test_report_for_unknown_order_breaches(make_session):
     assert session.of_type("execution_report")[0]["payload"]["outcome"] == "unknown_order"
 
 
-def test_inconsistent_cum_breaks_position_invariant(make_session):
+def test_inconsistent_cum_is_refused_and_the_position_stays_whole(make_session):
     broker = ScriptedBroker()
-    # cum jumps by 60 while last_qty says 40: fills and cum disagree
+    # cum jumps by 60 while last_qty says 40: fills and cum disagree, so the report is refused
+    # and applied neither way (before the order lifecycle, it broke position_matches_fills)
     broker.reports[1] = [
         report("o-1", 1, ExecType.TRADE, OrderStatus.PARTIALLY_FILLED, cum="60", last="40", px="10")
     ]
     session = started(make_session, broker=broker)
     submit(session.intents, 1, order())
     session.orchestrator.step()
-    assert breached(session) == ["execution_reports_sound", "position_matches_fills"]
-    detail = session.of_type("invariant_breach")[1]["payload"]["detail"]
-    assert detail == "AAPL: position 40 != signed cum_qty 60"
+    assert breached(session) == ["execution_reports_sound"]
+    refused = session.of_type("invariant_breach")[0]["payload"]["refused_reports"][0]
+    assert refused["rules"] == ["trade_moves_cum"]
+    assert (refused["from_status"], refused["to_status"]) == ("pending_new", "partially_filled")
+    book = session.orchestrator.book
+    assert book.positions == {}
+    assert book.position_breaks() == []
 
 
 @pytest.mark.parametrize("call", ["poll", "health", "submit", "cancel"])

@@ -3,7 +3,9 @@
 Vocabulary follows FIX 4.4 execution reports: OrderQty, CumQty, LeavesQty, LastQty, LastPx, AvgPx,
 ExecType and OrdStatus. Every quantity and price is a `Decimal`; nothing here touches a float.
 
-The invariants that must hold for every report (checked by `report_violations`):
+The session judges every report against the order lifecycle (order_lifecycle.py: which report
+may follow which status, and the quantity rules of each). `report_violations` below checks one
+report on its own against the invariants that need no history beyond the previous cum:
 - while the order works, `leaves_qty == order_qty - cum_qty` (the order_qty of the same report:
   after a REPLACED that is the amended quantity);
 - in a closed status (filled, canceled, rejected, expired) `leaves_qty == 0`;

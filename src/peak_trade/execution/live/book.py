@@ -25,8 +25,10 @@ from peak_trade.execution.broker.model import (
     OrderStatus,
     OrderType,
     Side,
+    TimeInForce,
     report_violations,
 )
+from peak_trade.execution.broker.order_lifecycle import Refusal, is_closed, is_overfill, judge
 from peak_trade.execution.live.used_ids import UsedIds
 
 
@@ -45,7 +47,15 @@ class OrderState:
     leaves_qty: Decimal = ZERO
     notional: Decimal = ZERO  # sum of last_qty * last_px over applied trades
     exec_ids: frozenset[str] = frozenset()
-    fills: int = 0
+    fills: int = 0  # trades that stand (a bust takes one away)
+    time_in_force: TimeInForce = TimeInForce.DAY
+    # The trades that stand, in order: (exec id, last qty, last px); a bust or a correction
+    # names one of them. Bounded by the order's own executions.
+    executions: tuple[tuple[str, Decimal, Decimal], ...] = ()
+
+    @property
+    def is_closed(self) -> bool:
+        return is_closed(self.status, self.leaves_qty)
 
     @property
     def avg_px(self) -> Decimal | None:
@@ -77,6 +87,7 @@ def new_order_state(order: NewOrder, step: int, number: int = 0) -> OrderState:
         limit_price=order.limit_price,
         submitted_step=step,
         leaves_qty=order.qty,
+        time_in_force=order.effective_time_in_force,
     )
 
 
@@ -84,29 +95,36 @@ class Outcome(Enum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"  # exec id already applied: applied once, audited as duplicate
     UNKNOWN_ORDER = "unknown_order"
+    REFUSED = "refused"  # the order lifecycle refuses it: the book is unchanged, a breach
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportResult:
     outcome: Outcome
-    order: OrderState | None
+    order: OrderState | None  # after the report (as it was, when not applied)
     violations: tuple[str, ...] = ()
+    refusal: Refusal | None = None
+    traded: Decimal = ZERO  # how far the order's standing executions moved (the position)
 
 
 # Members as module constants for the per-report path: a module global is one dict lookup, a
 # member read through its Enum class is slower (see broker/model.py).
 _TRADE = ExecType.TRADE
+_TRADE_CANCEL, _TRADE_CORRECT = ExecType.TRADE_CANCEL, ExecType.TRADE_CORRECT
 _CANCEL_REJECTED = ExecType.CANCEL_REJECTED  # with REPLACE_REJECTED: the rejects of a request
 _REPLACE_REJECTED = ExecType.REPLACE_REJECTED
-_REPLACED = ExecType.REPLACED
+_REPLACED, _RESTATED = ExecType.REPLACED, ExecType.RESTATED
 _BUY = Side.BUY
-_REJECTED_STATUS = OrderStatus.REJECTED
 _APPLIED = Outcome.APPLIED
 _DUPLICATE = Outcome.DUPLICATE
+_REFUSED = Outcome.REFUSED
 
 
 def apply_report(order: OrderState | None, report: ExecutionReport) -> ReportResult:
-    """What `report` does to `order` (None when the session does not know the order)."""
+    """What `report` does to `order` (None when the session does not know the order).
+
+    The order lifecycle judges the report first (broker/order_lifecycle.py); a report it refuses
+    leaves the order exactly as it was and comes back as REFUSED with the refusal."""
     if order is None:
         return ReportResult(
             outcome=Outcome.UNKNOWN_ORDER,
@@ -115,61 +133,81 @@ def apply_report(order: OrderState | None, report: ExecutionReport) -> ReportRes
         )
     if report.exec_id in order.exec_ids:
         return ReportResult(outcome=_DUPLICATE, order=order)
-    violations = report_violations(report, previous_cum=order.cum_qty)
-    exec_type = report.exec_type
-    if exec_type is _CANCEL_REJECTED or exec_type is _REPLACE_REJECTED:  # identity: no Enum hash
-        # A cancel or replace reject carries the order's current status and changes nothing
-        # else (for an unknown order the broker answers with status REJECTED and no quantities).
-        updated = replace(order, exec_ids=order.exec_ids | {report.exec_id})
-        if report.status is _REJECTED_STATUS:
-            pass  # the broker's answer for an order it does not know: no status to take
-        elif report.cum_qty != order.cum_qty:
-            # A status that rests on fills we never saw is not ours to take: a missing report.
-            violations.append(
-                f"{exec_type.value} reports status {report.status.value} with cum_qty "
-                f"{report.cum_qty}, the session has cum_qty {order.cum_qty} (missing report?)"
-            )
-        else:
-            updated = replace(updated, status=report.status)
-        return ReportResult(outcome=_APPLIED, order=updated, violations=tuple(violations))
-    # A REPLACED report carries the amended quantity; every other report the quantity we sent.
-    expected_qty = report.order_qty if exec_type is _REPLACED else order.order_qty
-    if (report.symbol, report.side, report.order_qty) != (order.symbol, order.side, expected_qty):
-        violations.append(
-            f"report describes {report.side.value} {report.order_qty} {report.symbol}, "
-            f"the session sent {order.side.value} {order.order_qty} {order.symbol}"
+    status = judge(order, report)
+    if status.__class__ is Refusal:
+        refusal: Refusal = status  # type: ignore[assignment]
+        return ReportResult(
+            outcome=_REFUSED, order=order, violations=(refusal.detail,), refusal=refusal
         )
-    is_trade = exec_type is _TRADE
-    if is_trade and order.status.is_closed:
-        violations.append(f"trade on an order already {order.status.value}")
-    last_px = report.last_px or ZERO
-    notional = order.notional + report.last_qty * last_px if is_trade else order.notional
-    fills = order.fills + 1 if is_trade else order.fills
+    exec_type = report.exec_type
     exec_ids = order.exec_ids | {report.exec_id}
-    if is_trade and report.poss_resend and report.cum_qty < order.cum_qty:
-        # A resent fill we never saw, overtaken by later reports: count the execution, but the
-        # order's cumulative quantity and status never move backwards.
-        updated = replace(order, notional=notional, fills=fills, exec_ids=exec_ids)
-        return ReportResult(outcome=_APPLIED, order=updated, violations=tuple(violations))
+    # The one report adopted and flagged: an honest overfill (see order_lifecycle.is_overfill).
+    violations = (
+        tuple(report_violations(report, order.cum_qty))
+        if report.cum_qty > report.order_qty and is_overfill(order, report)
+        else ()
+    )
+    if exec_type is _CANCEL_REJECTED or exec_type is _REPLACE_REJECTED:  # identity: no Enum hash
+        # A cancel or replace reject carries the order's current status and changes nothing else.
+        updated = replace(order, status=status, exec_ids=exec_ids)  # type: ignore[arg-type]
+        return ReportResult(outcome=_APPLIED, order=updated)
+    notional, fills, executions = order.notional, order.fills, order.executions
+    traded = ZERO
+    if exec_type is _TRADE:
+        last, px = report.last_qty, report.last_px or ZERO
+        notional += last * px
+        fills += 1
+        executions = (*executions, (report.exec_id, last, px))
+        traded = last
+        if report.poss_resend and report.cum_qty < order.cum_qty:
+            # A resent fill we never saw, overtaken by later reports: count the execution, but
+            # the order's cumulative quantity and status never move backwards.
+            updated = replace(
+                order, notional=notional, fills=fills, exec_ids=exec_ids, executions=executions
+            )
+            return ReportResult(
+                outcome=_APPLIED, order=updated, violations=violations, traded=traded
+            )
+    elif exec_type is _TRADE_CANCEL or exec_type is _TRADE_CORRECT:
+        kept = []
+        for execution in executions:  # bounded by the order's executions
+            if execution[0] != report.exec_ref_id:
+                kept.append(execution)
+                continue
+            _, old_qty, old_px = execution
+            notional -= old_qty * old_px
+            traded -= old_qty
+            if exec_type is _TRADE_CORRECT:
+                new_px = report.last_px or ZERO
+                kept.append((execution[0], report.last_qty, new_px))
+                notional += report.last_qty * new_px
+                traded += report.last_qty
+            else:
+                fills -= 1
+        executions = tuple(kept)
+    # A REPLACED or RESTATED report carries the amended quantity; every other the one we hold.
+    qty_changes = exec_type is _REPLACED or exec_type is _RESTATED
     # Built directly rather than with dataclasses.replace: this is the hot path of every report,
     # and replace() costs three times as much. Every field is named, so none is carried wrongly.
     updated = OrderState(
         client_order_id=order.client_order_id,
         symbol=order.symbol,
         side=order.side,
-        order_qty=expected_qty,
+        order_qty=report.order_qty if qty_changes else order.order_qty,
         order_type=order.order_type,
         limit_price=report.limit_price or order.limit_price,
         submitted_step=order.submitted_step,
         number=order.number,
-        status=report.status,
+        status=status,  # type: ignore[arg-type]
         cum_qty=report.cum_qty,
         leaves_qty=report.leaves_qty,
         notional=notional,
         exec_ids=exec_ids,
         fills=fills,
+        time_in_force=order.time_in_force,
+        executions=executions,
     )
-    return ReportResult(outcome=_APPLIED, order=updated, violations=tuple(violations))
+    return ReportResult(outcome=_APPLIED, order=updated, violations=violations, traded=traded)
 
 
 @dataclass(slots=True)
@@ -217,8 +255,10 @@ class SessionBook:
         symbol = updated.symbol
         if report.exec_type is _TRADE:
             self.fills += 1
-            signed_last = report.last_qty if updated.side is _BUY else -report.last_qty
-            self.positions[symbol] = self.positions.get(symbol, ZERO) + signed_last
+        traded = result.traded
+        if traded:
+            signed_traded = traded if updated.side is _BUY else -traded
+            self.positions[symbol] = self.positions.get(symbol, ZERO) + signed_traded
         delta_cum = updated.cum_qty - previous.cum_qty
         if delta_cum:
             signed = delta_cum if updated.side is _BUY else -delta_cum
@@ -238,11 +278,16 @@ class SessionBook:
 
     def _store(self, previous: OrderState, updated: OrderState) -> None:
         cid = updated.client_order_id
-        if not updated.status.is_closed:
+        was_closed = is_closed(previous.status, previous.leaves_qty)
+        if not is_closed(updated.status, updated.leaves_qty):
+            if was_closed:
+                # Only a bust or correction below a FILLED order's qty reopens it (FIX J.1.a;
+                # see order_lifecycle): its count as filled goes, so it is never counted twice.
+                self._uncount(previous.status.value)
             self.open_orders[cid] = updated
             self.closed_orders.pop(cid, None)
             return
-        if not previous.status.is_closed:
+        if not was_closed:
             self.status_counts[updated.status.value] = (
                 self.status_counts.get(updated.status.value, 0) + 1
             )
@@ -252,6 +297,13 @@ class SessionBook:
         # Bounded: one eviction per insertion keeps the window at its configured size.
         if len(self.closed_orders) > self.closed_retention:
             self.closed_orders.popitem(last=False)
+
+    def _uncount(self, status: str) -> None:
+        left = self.status_counts.get(status, 0) - 1
+        if left > 0:
+            self.status_counts[status] = left
+        else:
+            self.status_counts.pop(status, None)
 
     def position_breaks(self) -> list[str]:
         """Symbols whose position differs from the signed sum of their orders' filled quantity."""

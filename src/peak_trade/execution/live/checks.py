@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from peak_trade.execution.broker.order_lifecycle import Refusal
 from peak_trade.execution.broker.protocol import BrokerHealth, BrokerKind
 from peak_trade.execution.live.book import SessionBook
 from peak_trade.execution.live.config import (
@@ -77,9 +78,15 @@ class CheckResult:
 class Breach:
     invariant: str
     detail: str
+    # The reports the order lifecycle refused (execution_reports_sound): order, exec type,
+    # from/to status, rules and values of each; in the payload only when there are any.
+    refusals: tuple[Refusal, ...] = ()
 
     def to_payload(self) -> dict[str, object]:
-        return {"invariant": self.invariant, "detail": self.detail}
+        payload: dict[str, object] = {"invariant": self.invariant, "detail": self.detail}
+        if self.refusals:
+            payload["refused_reports"] = [r.to_payload() for r in self.refusals]
+        return payload
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -316,6 +323,7 @@ class StepFacts:
     audit_sequence_problem: str | None
     broker_kind: object
     account_problem: str | None = None  # live/account.py: negative cash or buying power
+    report_refusals: tuple[Refusal, ...] = ()  # each also has its sentence in report_violations
 
 
 def _broker_healthy(facts: StepFacts, book: SessionBook) -> tuple[bool, str]:
@@ -426,5 +434,6 @@ def run_runtime_checks(facts: StepFacts, book: SessionBook) -> list[Breach]:
         except Exception as exc:  # a check that raises is a breach, never a pass
             ok, detail = False, f"check raised {type(exc).__name__}: {exc}"
         if not ok:
-            breaches.append(Breach(invariant=name, detail=detail))
+            refusals = facts.report_refusals if name == "execution_reports_sound" else ()
+            breaches.append(Breach(invariant=name, detail=detail, refusals=refusals))
     return breaches

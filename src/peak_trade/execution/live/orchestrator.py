@@ -27,6 +27,7 @@ from peak_trade.execution.broker.model import (
     OrderStatus,
     ReplaceOrder,
 )
+from peak_trade.execution.broker.order_lifecycle import Refusal
 from peak_trade.execution.broker.protocol import BrokerAdapter, BrokerHealth, BrokerKind
 from peak_trade.execution.live.account import SessionAccount
 from peak_trade.execution.live.audit import AuditSinkError, AuditTrail
@@ -141,6 +142,7 @@ class LiveSessionOrchestrator:
         self._gate_ready = False
         # Problems seen during the current step, judged by the runtime checks at its end.
         self._report_violations: list[str] = []
+        self._report_refusals: list[Refusal] = []
         self._call_failures: list[str] = []
         self._audit_failures: list[str] = []
         self._sequence_problem: str | None = None
@@ -248,6 +250,7 @@ class LiveSessionOrchestrator:
                 max_unhealthy_steps=self._max_unhealthy,
                 allowlist=self._allowlist,
                 report_violations=tuple(self._report_violations),
+                report_refusals=tuple(self._report_refusals),
                 call_failures=tuple(self._call_failures),
                 audit_failures=tuple(self._audit_failures),
                 audit_sequence_problem=self._sequence_problem,
@@ -654,6 +657,16 @@ class LiveSessionOrchestrator:
             result = book.apply(report)
             payload = report.to_payload()
             payload["outcome"] = result.outcome._value_  # `_value_`: see NewOrder.to_payload
+            refusal = result.refusal
+            if refusal is not None:
+                # Refused by the order lifecycle: the book did not change; the record names the
+                # rule, the statuses and the values, and the step breaches.
+                payload["violations"] = list(result.violations)
+                payload["refusal"] = refusal.to_payload()
+                self._report_violations.extend(result.violations)
+                self._report_refusals.append(refusal)
+                self._record("execution_report", payload)
+                continue
             if result.violations:
                 payload["violations"] = list(result.violations)
                 self._report_violations.extend(
@@ -663,7 +676,7 @@ class LiveSessionOrchestrator:
             order, exec_type = result.order, report.exec_type
             if self._account is not None and exec_type is _TRADE and result.outcome is _APPLIED:
                 self._book_fill(report)
-            closed = order is not None and order.status.is_closed
+            closed = order is not None and order.is_closed
             # A closed order needs no cancel; a rejected cancel is no longer in flight, so a later
             # stop must send a fresh one.
             if result.outcome is _APPLIED and (closed or exec_type is _CANCEL_REJECTED):
@@ -737,6 +750,7 @@ class LiveSessionOrchestrator:
 
     def _reset_step_problems(self) -> None:
         self._report_violations.clear()
+        self._report_refusals.clear()
         self._call_failures.clear()
         self._audit_failures.clear()
         self._sequence_problem = None

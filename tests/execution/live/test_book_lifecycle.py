@@ -1,0 +1,147 @@
+"""The book under the order lifecycle: a refused report changes nothing, no sequence of reports
+reopens or rewrites a closed order, and the counts and positions stay whole."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from peak_trade.execution.broker.model import (
+    ExecType,
+    NewOrder,
+    OrderStatus,
+    Side,
+    TimeInForce,
+)
+from peak_trade.execution.broker.order_lifecycle import is_closed
+from peak_trade.execution.live.book import Outcome, SessionBook
+from tests.execution.broker.test_order_lifecycle import APPENDIX_D, fix, report_for
+
+D = Decimal
+S = OrderStatus
+X = ExecType
+
+
+def book_with(qty: int = 100, tif: TimeInForce | None = None) -> SessionBook:
+    book = SessionBook()
+    order = NewOrder(
+        client_order_id="o-1", symbol="AAPL", side=Side.BUY, qty=D(qty), time_in_force=tif
+    )
+    book.add(order, step=1)
+    return book
+
+
+def snapshot(book: SessionBook) -> tuple[object, ...]:
+    return (
+        dict(book.open_orders),
+        dict(book.closed_orders),
+        dict(book.positions),
+        dict(book.signed_cum),
+        dict(book.status_counts),
+        book.fills,
+        book.duplicates,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data(), st.sampled_from([None, TimeInForce.DAY, TimeInForce.GTC]))
+def test_property_refused_reports_change_nothing_and_closed_orders_stay_closed(data, tif):
+    book = book_with(tif=tif)
+    used: list[str] = []
+    for n in range(14):  # bounded
+        order = book.known("o-1")
+        assert order is not None
+        report = data.draw(report_for(order, n), label=f"report {n}")
+        if used and data.draw(st.integers(0, 5)) == 0:  # now and then an exec id seen before
+            report = replace(report, exec_id=data.draw(st.sampled_from(used)))
+        before = snapshot(book)
+        was_closed = order.is_closed
+        result = book.apply(report)
+        if result.outcome is Outcome.REFUSED:
+            assert snapshot(book) == before, "a refused report changed the book"
+            assert result.refusal is not None
+            assert result.order == order
+            continue
+        used.append(report.exec_id)
+        after = book.known("o-1")
+        assert after is not None
+        if result.outcome is Outcome.DUPLICATE:
+            assert after == order
+        if was_closed:
+            if after.is_closed:
+                assert after.status is order.status, "a closed status was rewritten"
+            else:  # FIX J.1.a: only a bust or correction below a filled order's qty reopens it
+                assert order.status is S.FILLED
+                assert report.exec_type in (X.TRADE_CANCEL, X.TRADE_CORRECT)
+                assert after.cum_qty < after.order_qty
+        # the book's own bookkeeping stays whole
+        assert ("o-1" in book.open_orders) is not is_closed(after.status, after.leaves_qty)
+        assert ("o-1" in book.closed_orders) is is_closed(after.status, after.leaves_qty)
+        assert book.status_counts == dict(
+            Counter(o.status.value for o in book.closed_orders.values())
+        )
+        assert book.position_breaks() == []
+        assert after.fills == len(after.executions)
+
+
+def test_a_refused_late_ack_leaves_a_canceled_order_closed_and_counted_once():
+    book = book_with()
+    for report in [
+        fix(X.NEW, S.NEW, 100, 0, 100, n=1),
+        fix(X.CANCELED, S.CANCELED, 100, 0, 0, n=2),
+    ]:
+        assert book.apply(report).outcome is Outcome.APPLIED
+    assert book.status_counts == {"canceled": 1}
+    for n, report in enumerate(
+        [
+            fix(X.NEW, S.NEW, 100, 0, 100),
+            fix(X.PENDING_CANCEL, S.PENDING_CANCEL, 100, 0, 100),
+            fix(X.REPLACED, S.NEW, 120, 0, 120),
+            fix(X.EXPIRED, S.EXPIRED, 100, 0, 0),
+            fix(X.TRADE, S.CANCELED, 100, 10, 0, 10),
+        ],
+        start=3,
+    ):
+        result = book.apply(replace(report, exec_id=f"o-1:{n}"))
+        assert result.outcome is Outcome.REFUSED, report
+    assert book.open_orders == {}
+    assert book.closed_orders["o-1"].status is S.CANCELED
+    assert book.status_counts == {"canceled": 1}
+    assert book.positions == {}
+
+
+def test_a_bust_of_a_filled_order_reopens_it_and_moves_the_position_back():
+    book = book_with(qty=10000)
+    _, reports = APPENDIX_D["J.1.a"]
+    results = [book.apply(r) for r in reports]
+    assert [r.outcome for r in results] == [Outcome.APPLIED] * len(reports)
+    order = book.closed_orders["o-1"]
+    assert (order.status, order.cum_qty, order.fills) == (S.FILLED, D(10000), 2)
+    # J.1.a AvgPx 120 after the last correction: (9000 * 120 + 1000 * 120) / 10000
+    assert order.avg_px == D(120)
+    assert book.positions == {"AAPL": D(10000)}
+    assert book.status_counts == {"filled": 1}
+    # after the bust at row 5 it was open again with leaves 1000, then filled once more
+    orders = [r.order for r in results]
+    assert orders[3] is not None
+    assert (orders[3].status, orders[3].avg_px) == (S.PARTIALLY_FILLED, D(110))
+    assert [o.avg_px for o in orders[4:6] if o is not None] == [D(100), D(102)]
+
+
+def test_a_gtc_order_done_for_the_day_stays_open_and_a_day_order_closes():
+    gtc = book_with(qty=10000, tif=TimeInForce.GTC)
+    for report in APPENDIX_D["H.1.c"][1][:3]:
+        assert gtc.apply(report).outcome is Outcome.APPLIED
+    assert gtc.open_orders["o-1"].status is S.DONE_FOR_DAY
+    assert gtc.open_orders["o-1"].leaves_qty == D(8000)
+    day = book_with(qty=10000)
+    for report in APPENDIX_D["A.1.b"][1]:
+        assert day.apply(report).outcome is Outcome.APPLIED
+    assert day.closed_orders["o-1"].status is S.DONE_FOR_DAY
+    assert day.status_counts == {"done_for_day": 1}
+    late = fix(X.TRADE, S.DONE_FOR_DAY, 10000, 4000, 0, 1000, n=9)
+    assert day.apply(late).outcome is Outcome.REFUSED
