@@ -145,3 +145,39 @@ def test_a_gtc_order_done_for_the_day_stays_open_and_a_day_order_closes():
     assert day.status_counts == {"done_for_day": 1}
     late = fix(X.TRADE, S.DONE_FOR_DAY, 10000, 4000, 0, 1000, n=9)
     assert day.apply(late).outcome is Outcome.REFUSED
+
+
+def test_the_book_follows_cancel_replace_id_chaining():
+    # D.1.a with ids: X is replaced by Y (Y,X), then Y by Z (Z,Y); fills name whichever id is
+    # current; the book holds the order by its first id.
+    book = SessionBook()
+    book.add(NewOrder(client_order_id="X", symbol="AAPL", side=Side.BUY, qty=D(10000)), step=1)
+
+    def on(cid, orig, report):
+        return replace(report, client_order_id=cid, orig_client_order_id=orig)
+
+    steps = [
+        on("X", None, fix(X.NEW, S.NEW, 10000, 0, 10000, n=1)),
+        on("X", None, fix(X.TRADE, S.PARTIALLY_FILLED, 10000, 1000, 9000, 1000, n=2)),
+        on("Y", "X", fix(X.PENDING_REPLACE, S.PENDING_REPLACE, 10000, 1000, 9000, n=3)),
+        on("X", None, fix(X.TRADE, S.PENDING_REPLACE, 10000, 1500, 8500, 500, n=4)),
+        on("Y", "X", fix(X.REPLACED, S.PARTIALLY_FILLED, 8000, 1500, 6500, n=5)),
+        on("Y", None, fix(X.TRADE, S.PARTIALLY_FILLED, 8000, 3500, 4500, 2000, n=6)),
+        on("Z", "Y", fix(X.PENDING_REPLACE, S.PENDING_REPLACE, 8000, 3500, 4500, n=7)),
+        on("Z", "Y", fix(X.REPLACED, S.PARTIALLY_FILLED, 6000, 3500, 2500, n=8)),
+        on("Z", None, fix(X.TRADE, S.FILLED, 6000, 6000, 0, 2500, n=9)),
+    ]
+    for report in steps:
+        assert book.apply(report).outcome is Outcome.APPLIED, report
+    order = book.closed_orders["X"]
+    assert (order.status, order.order_qty, order.cum_qty, order.fills) == (
+        S.FILLED,
+        D(6000),
+        D(6000),
+        4,
+    )
+    assert book.aliases == {"Y": "X", "Z": "X"}
+    assert book.positions == {"AAPL": D(6000)}
+    # an id the session never chained is still unknown
+    stray = on("W", "V", fix(X.NEW, S.NEW, 10000, 0, 10000, n=10))
+    assert book.apply(stray).outcome is Outcome.UNKNOWN_ORDER

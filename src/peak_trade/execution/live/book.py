@@ -225,6 +225,9 @@ class SessionBook:
     status_counts: dict[str, int] = field(default_factory=dict)  # final status of closed orders
     # Every id sent in this session, also those evicted from the closed window (~8 bytes each).
     used_ids: UsedIds = field(default_factory=UsedIds)
+    # Chained ClOrdIDs (a cancel/replace's new id) -> the id the book holds the order by; one
+    # entry per accepted chained request.
+    aliases: dict[str, str] = field(default_factory=dict)
 
     def __contains__(self, client_order_id: object) -> bool:
         """Whether the id was used in this session: open, retained, or sent and evicted since."""
@@ -244,8 +247,20 @@ class SessionBook:
         self.open_orders[order.client_order_id] = state
         return state
 
+    def order_for(self, report: ExecutionReport) -> OrderState | None:
+        """The order a report is about. FIX cancel/replace chaining: a report may carry the
+        request's new ClOrdID with the order's id as OrigClOrdID, and once a replace is accepted
+        the order goes by the new id; both lead to the order the session holds (by its first id)."""
+        aliases = self.aliases
+        cid = report.client_order_id
+        order = self.known(aliases.get(cid, cid) if aliases else cid)
+        orig = report.orig_client_order_id
+        if order is None and orig is not None:
+            order = self.known(aliases.get(orig, orig))
+        return order
+
     def apply(self, report: ExecutionReport) -> ReportResult:
-        previous = self.known(report.client_order_id)
+        previous = self.order_for(report)
         result = apply_report(previous, report)
         if result.outcome is _DUPLICATE:
             self.duplicates += 1
@@ -264,6 +279,8 @@ class SessionBook:
             signed = delta_cum if updated.side is _BUY else -delta_cum
             self.signed_cum[symbol] = self.signed_cum.get(symbol, ZERO) + signed
         self._store(previous, updated)
+        if report.client_order_id != updated.client_order_id:  # a chained id, now known
+            self.aliases[report.client_order_id] = updated.client_order_id
         return result
 
     def close_locally(self, client_order_id: str, status: OrderStatus) -> OrderState | None:

@@ -674,15 +674,17 @@ class LiveSessionOrchestrator:
                 )
             self._record("execution_report", payload)
             order, exec_type = result.order, report.exec_type
+            # The book's id for the order (a report may name it by a chained id).
+            cid = report.client_order_id if order is None else order.client_order_id
             if self._account is not None and exec_type is _TRADE and result.outcome is _APPLIED:
                 self._book_fill(report)
             closed = order is not None and order.is_closed
             # A closed order needs no cancel; a rejected cancel is no longer in flight, so a later
             # stop must send a fresh one.
             if result.outcome is _APPLIED and (closed or exec_type is _CANCEL_REJECTED):
-                self._cancel_sent_steps.pop(report.client_order_id, None)
+                self._cancel_sent_steps.pop(cid, None)
             if closed or exec_type is _REPLACED or exec_type is _REPLACE_REJECTED:
-                self._replace_sent.discard(report.client_order_id)
+                self._replace_sent.discard(cid)
 
     def _book_fill(self, report: ExecutionReport) -> None:
         """Book an applied trade in the session's account (the book's position moved with it)."""
