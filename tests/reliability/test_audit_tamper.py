@@ -266,3 +266,18 @@ def test_a_forged_trail_never_verifies_against_its_evidence(audit, capsys, name)
         assert f"the evidence records head {original_head}, the file's is {new_head}" in err
     evidence = evidence_of().read_text(encoding="utf-8")
     assert f'"audit_head":"{original_head}"' in evidence  # the external anchor that catches it
+
+
+@pytest.mark.parametrize(
+    "seal",
+    [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe", b"[]", b'{"count": "24"}', b""],
+    ids=["deep nesting", "not UTF-8", "a list", "a string count", "empty"],
+)
+def test_a_malformed_seal_is_a_located_failure_not_a_crash(audit: Path, capsys, seal) -> None:
+    seal_of(audit).write_bytes(seal)
+    code, out, err = verify_cli(audit, capsys)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"{audit}:24: error: the seal of {audit.name} is malformed, so it cannot vouch for the "
+        "file.\n"
+    )

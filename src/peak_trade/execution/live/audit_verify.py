@@ -126,7 +126,7 @@ def verify_file(path: Path) -> VerifyResult:
     try:
         seal = json.loads(seal_bytes)
         count, head, name, fmt = seal["count"], seal["head"], seal["file"], seal["format"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # deep nesting: not a seal
         count = head = name = fmt = None
     if fmt != FORMAT or not isinstance(count, int) or not isinstance(head, str):
         reason = f"the seal of {path.name} is malformed, so it cannot vouch for the file."
