@@ -31,7 +31,11 @@ SCRIPTS = {"market": ["ack", "fill"], "limit": ["ack", {"wait": 1}, "fill"]}
 # Rails stay at their defaults, except self-trade prevention for market orders: a market sell
 # always crosses the market buy still resting from the step before (the mock fills one step after
 # the ack), so the rail would refuse every sell. Passive limits pass it, so it stays on there.
-RAILS = {"market": {"self_trade_prevention": False}, "limit": {}}
+# Declared unbounded: the benchmark measures the engine with only the always-on rails.
+RAILS = {
+    "market": {"self_trade_prevention": False, "unbounded": True},
+    "limit": {"unbounded": True},
+}
 AUDIT = {
     "memory": {"sink": "memory"},
     "file": {"sink": "file", "fsync": "never"},

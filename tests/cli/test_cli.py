@@ -146,9 +146,9 @@ def test_validate_names_every_problem_as_one_located_line(tree, capsys):
     assert out == "1 of 2 scenario file(s) invalid\n"
     lines = err.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("scenarios/bad.yaml:19:53: error: 'qty' must be ")
+    assert lines[0].startswith("scenarios/bad.yaml:21:53: error: 'qty' must be ")
     assert lines[0].endswith(" [at /steps/0/submit/qty]")
-    assert lines[1].startswith("scenarios/bad.yaml:25:16: error: 'final_state' must be ")
+    assert lines[1].startswith("scenarios/bad.yaml:27:16: error: 'final_state' must be ")
     assert lines[1].endswith(" [at /expect/final_state]")
 
 
@@ -312,7 +312,7 @@ def test_run_with_an_invalid_scenario_runs_and_writes_nothing(tree, capsys):
     code, out, err = cli(capsys, "scenario", "run", "scenarios", "--audit-dir", "build/audit")
     assert code == 2
     assert out == ""
-    assert err.startswith("scenarios/bad.yaml:19:")
+    assert err.startswith("scenarios/bad.yaml:21:")
     assert "(did you mean 'buy'?)" in err
     assert err.endswith("1 of 2 scenario file(s) invalid; nothing was run\n")
     assert not Path("build").exists()

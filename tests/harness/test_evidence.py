@@ -40,6 +40,7 @@ config:
   allowlist: [AAPL]
   max_steps: 5
   drain_steps: 2
+  rails: {{unbounded: true}}
   secrets: {{api_key: "{SECRET}", other: "{OPERATOR_SECRET}"}}
 broker:
   reference_prices: {{AAPL: "190.10"}}

@@ -173,7 +173,7 @@ def test_the_evidence_binds_its_sealed_trail(audit: Path, capsys) -> None:
     assert (code, err) == (0, ""), err
     head = verify_file(audit).head
     assert out.splitlines()[1] == (
-        f"{audit}: ok: the sealed trail of this run: 24 records, head {head}, as the evidence "
+        f"{audit}: ok: the sealed trail of this run: 25 records, head {head}, as the evidence "
         "records"
     )
 

@@ -195,6 +195,7 @@ def fsync_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_at: int,
             "allowlist": ["AAPL"],
             "max_steps": 30,
             "audit": {"sink": "file", "path": "session.jsonl", "fsync": "per_record"},
+            "rails": {"unbounded": True},
         }
     )
     memory = MemorySink()

@@ -23,10 +23,13 @@ from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.errors import SessionClosed
 from peak_trade.execution.live.intents import ScriptedIntents, SubmitIntent
 from peak_trade.execution.live.session import build_session
+from tests.execution.live.support import bounded
 
 
 def make(**overrides):
-    config = SessionConfig.from_mapping({"allowlist": ["AAPL"], "max_steps": 10, **overrides})
+    config = SessionConfig.from_mapping(
+        bounded({"allowlist": ["AAPL"], "max_steps": 10, **overrides})
+    )
     intents = ScriptedIntents()
     memory = MemorySink()
     broker = MockBroker(parse_broker_spec({"reference_prices": {"AAPL": "100"}}))

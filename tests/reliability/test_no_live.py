@@ -33,7 +33,7 @@ from peak_trade.execution.live.intents import ScriptedIntents, SubmitIntent
 from peak_trade.execution.live.orchestrator import LiveSessionOrchestrator
 from peak_trade.execution.live.session import build_session
 from peak_trade.execution.live.state import IllegalTransition, SessionState
-from tests.execution.live.support import ScriptedBroker
+from tests.execution.live.support import ScriptedBroker, bounded
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "data" / "bad_scenarios"
@@ -46,7 +46,7 @@ def mock_broker() -> MockBroker:
 
 def make(overrides=None, *, broker=None, environ=()):
     """`environ`: variable names, or a mapping of names to values (then values are read too)."""
-    config = SessionConfig.from_mapping({**BASE, **(overrides or {})})
+    config = SessionConfig.from_mapping(bounded({**BASE, **(overrides or {})}))
     intents = ScriptedIntents()
     order = NewOrder(client_order_id="o-1", symbol="AAPL", side=Side.BUY, qty=Decimal(10))
     intents.add(1, SubmitIntent(order=order))
@@ -227,7 +227,7 @@ def test_build_session_and_the_orchestrator_default_to_the_process_environment(
     monkeypatch,
 ) -> None:
     monkeypatch.setenv("PEAK_TRADE_MODE", " Production ")
-    config = SessionConfig.from_mapping(BASE)
+    config = SessionConfig.from_mapping(bounded(BASE))
     memory = MemorySink()
     session = build_session(config, mock_broker(), ScriptedIntents(), extra_sinks=[memory])
     session.preflight()

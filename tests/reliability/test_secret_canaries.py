@@ -100,6 +100,7 @@ config:
   drain_steps: 3
   max_unhealthy_steps: 1
   rails:
+    unbounded: true
     restricted: [{SYMBOL}]
   secrets:
 {secrets}

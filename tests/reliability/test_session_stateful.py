@@ -17,7 +17,9 @@ sink), independently of the orchestrator's own bookkeeping:
 - cash (booked fill by fill in `fill_booked`) is never below zero unless the session is in
   ERROR_REQUIRES_OPERATOR, or at or above a deficit an operator accepted there;
 - no accepted order breaks a configured rail (allowlist, restricted list, max_order_qty,
-  max_orders_per_step, kill switch) and no client order id is accepted twice;
+  max_orders_per_step, kill switch) and no client order id is accepted twice; no step sends
+  more messages (submits, amends, strategy cancels; the session's own cancels count) than
+  max_messages_per_step;
 - the audit chain verifies, every record included;
 - the broker is the mock and no record names another broker kind;
 - every error raised to the caller is a SessionError, and (except SessionClosed) it was audited.
@@ -197,6 +199,10 @@ def rails_configs(draw: st.DrawFn) -> dict[str, object]:
         rails["kill_switch"] = {"rejections": draw(st.integers(2, 4)), "window_steps": 3}
     if draw(st.booleans()):
         rails["self_trade_prevention"] = draw(st.booleans())
+    if draw(st.booleans()):  # every message counts: submits, amends and cancels
+        rails["max_messages_per_step"] = draw(st.integers(1, 3))
+    if draw(SOMETIMES):
+        rails["duplicate_orders"] = {"window_steps": draw(st.integers(1, 3))}
     return rails
 
 
@@ -208,7 +214,7 @@ def session_configs(draw: st.DrawFn) -> dict[str, object]:
         "max_steps": draw(st.sampled_from([30, 60, 12, 3])),
         "drain_steps": draw(st.integers(1, 4)),
         "max_unhealthy_steps": draw(st.integers(0, 2)),
-        "rails": draw(rails_configs()),
+        "rails": {"unbounded": True, **draw(rails_configs())},
     }
     if draw(st.booleans()):
         config["reconciler"] = {"ack_timeout_steps": 3, "cancel_timeout_steps": 3}
@@ -272,6 +278,8 @@ class SessionMachine(RuleBasedStateMachine):
         self.max_order_qty = Decimal(limit) if isinstance(limit, str) else None
         self.restricted = set(rails.get("restricted") or ())
         self.max_per_step = rails.get("max_orders_per_step")
+        self.max_messages = rails.get("max_messages_per_step")
+        self.messages: dict[int, int] = {}  # messages sent per step, as the audit says
         # Most examples start with preflight (and start) done, so that the rules below spend
         # their budget on a running session; the rest exercise the early states.
         if head_start >= 1:
@@ -486,7 +494,9 @@ class SessionMachine(RuleBasedStateMachine):
             self.kill_engaged = True
         elif kind == "kill_switch_rearmed":
             self.kill_engaged = False
-        elif kind == "order_submitted":
+        elif kind in ("order_submitted", "replace_requested", "cancel_requested"):
+            self.check_message(record)
+        if kind == "order_submitted":
             self.check_accepted(record)
         elif kind == "account_opened" and "statement" in payload:
             self.cash = Decimal(payload["statement"]["cash"])
@@ -502,6 +512,18 @@ class SessionMachine(RuleBasedStateMachine):
             symbol = payload["symbol"]
             change = signed(payload["side"], payload["last_qty"])
             self.positions[symbol] = self.positions.get(symbol, Decimal(0)) + change
+
+    def check_message(self, record: dict) -> None:
+        """Every message counts towards max_messages_per_step; only the session's own cancels
+        (stop, kill switch, breach) may go past it."""
+        step = record["step"]
+        self.messages[step] = self.messages.get(step, 0) + 1
+        own_cancel = (
+            record["type"] == "cancel_requested"
+            and record["payload"]["reason"] != "strategy cancel"
+        )
+        if isinstance(self.max_messages, int) and not own_cancel:
+            assert self.messages[step] <= self.max_messages, (record, self.messages[step])
 
     def check_accepted(self, record: dict) -> None:
         payload, cid = record["payload"], record["payload"]["client_order_id"]

@@ -40,6 +40,10 @@ config:
   allowlist: [AAPL]   # symbols the session may trade; missing or empty fails preflight
   max_steps: 10       # the step bound, required by preflight
   drain_steps: 3      # steps STOPPING may wait for cancels to be confirmed
+  rails:              # pre-trade controls (docs/controls.md); no limits, no trading:
+    max_order_qty: "1000"          # both order size limits, or `unbounded: true`
+    max_order_notional: "250000"
+    reference_prices: {{AAPL: "190.10"}}  # what the notional limit values a market order at
   # secrets: {{api_key: "sk-canary-0001"}}  # named values, redacted from audit and evidence
   # audit: {{sink: file, path: session.jsonl, fsync: on_close}}
   # live: {{enabled: false}}  # stays off; anything else fails preflight

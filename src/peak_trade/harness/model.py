@@ -26,6 +26,7 @@ from peak_trade.execution.live.intents import (
     ReplaceIntent,
     SubmitIntent,
 )
+from peak_trade.execution.live.tags import TAG_KEYS, OrderTags
 from peak_trade.harness.errors import Problem, ScenarioError, ScenarioValidationError
 from peak_trade.harness.loader import LoadedDocument, json_pointer, load_scenario_file
 from peak_trade.harness.secret_screen import secret_strength_problems, secrets_in_data
@@ -45,6 +46,22 @@ class AcknowledgeSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class KillSpec:
+    """An operator kill: for all, or for one tag (key, value); block or reduce_only."""
+
+    reason: str
+    tag: tuple[str, str] | None = None
+    mode: str = "block"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RearmSpec:
+    operator: str
+    note: str = ""
+    tag: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StepSpec:
     """One entry of `steps`: its intents go into its first step; operator actions follow it."""
 
@@ -52,8 +69,8 @@ class StepSpec:
     intents: tuple[OrderIntent, ...] = ()
     run: int | None = None  # None: one step(); N: run_n_steps(N)
     reference_prices: Mapping[str, Decimal] = field(default_factory=dict)
-    kill: str | None = None  # engage the kill switch, with this reason
-    rearm: AcknowledgeSpec | None = None  # an operator re-arms the kill switch
+    kill: KillSpec | None = None  # an operator engages the kill switch
+    rearm: RearmSpec | None = None  # an operator re-arms the kill switch
     stop: StopSpec | None = None
     acknowledge: AcknowledgeSpec | None = None
 
@@ -167,6 +184,14 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
                     else _decimal(amend["limit_price"]),
                 )
             )
+        for key in ("kill", "rearm"):
+            given = entry.get(key)
+            if isinstance(given, Mapping) and sum(tag in given for tag in TAG_KEYS) > 1:
+                problem(
+                    ["steps", index, key],
+                    f"name one tag at most ({', '.join(TAG_KEYS)}); engage or re-arm one scope "
+                    "per entry",
+                )
         stop = entry.get("stop")
         if isinstance(stop, str):
             stop_spec: StopSpec | None = StopSpec(reason=stop)
@@ -184,8 +209,10 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
                 reference_prices={
                     s: _decimal(p) for s, p in (entry.get("reference_prices") or {}).items()
                 },
-                kill=entry.get("kill"),
-                rearm=AcknowledgeSpec(operator=rearm["operator"], note=rearm.get("note", ""))
+                kill=_kill(entry.get("kill")),
+                rearm=RearmSpec(
+                    operator=rearm["operator"], note=rearm.get("note", ""), tag=_tag(rearm)
+                )
                 if rearm
                 else None,
                 stop=stop_spec,
@@ -210,6 +237,21 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
     )
 
 
+def _tag(spec: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The one tag (strategy, trader or account) a kill or re-arm names, if any."""
+    named = [(key, spec[key]) for key in TAG_KEYS if key in spec]
+    return named[0] if named else None
+
+
+def _kill(value: object) -> KillSpec | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return KillSpec(reason=value)
+    assert isinstance(value, Mapping)  # schema-valid: a reason string or a kill_scope mapping
+    return KillSpec(reason=value["reason"], tag=_tag(value), mode=value.get("mode", "block"))
+
+
 def _submit_intent(spec: Mapping[str, Any], where: list[str | int], problem: Any) -> SubmitIntent:
     order_type = OrderType(spec.get("type", "market"))
     limit_price = spec.get("limit_price")
@@ -225,7 +267,10 @@ def _submit_intent(spec: Mapping[str, Any], where: list[str | int], problem: Any
         order_type=order_type,
         limit_price=None if limit_price is None else _decimal(limit_price),
     )
-    return SubmitIntent(order=order, note=spec.get("note"))
+    tags = None
+    if any(key in spec for key in TAG_KEYS):
+        tags = OrderTags(**{key: spec[key] for key in TAG_KEYS if key in spec})
+    return SubmitIntent(order=order, note=spec.get("note"), tags=tags)
 
 
 def _decimal(value: object) -> Decimal:

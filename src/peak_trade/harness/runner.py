@@ -161,9 +161,17 @@ def _play(
         if session.step_clock < first_step:
             intents.withdraw(first_step)  # the entry's steps were refused, and so are its orders
         if spec.kill is not None:
-            attempt(spec.index, session.engage_kill_switch, spec.kill)
+            kill = spec.kill
+            attempt(
+                spec.index,
+                lambda k=kill: session.engage_kill_switch(k.reason, tag=k.tag, mode=k.mode),
+            )
         if spec.rearm is not None:
-            attempt(spec.index, session.rearm_kill_switch, spec.rearm.operator, spec.rearm.note)
+            r = spec.rearm
+            attempt(
+                spec.index,
+                lambda r=r: session.rearm_kill_switch(r.operator, r.note, tag=r.tag),
+            )
         if spec.stop is not None:
             stop = session.cancel if spec.stop.mode == "cancel" else session.request_stop
             attempt(spec.index, stop, spec.stop.reason)

@@ -31,6 +31,17 @@ BASE_CONFIG = {
 }
 
 
+def bounded(config: dict) -> dict:
+    """`config` with `rails: {unbounded: true}` declared unless it sets its own order size limits
+    (no limits, no trading: preflight's rails_bounded); a non-mapping rails value is kept."""
+    rails = config.get("rails", {})
+    if not isinstance(rails, dict):
+        return config
+    if "max_order_qty" in rails and "max_order_notional" in rails:
+        return config
+    return {**config, "rails": {"unbounded": True, **rails}}
+
+
 @dataclass
 class ScriptedBroker:
     """A broker whose every answer is given per step by the test: for faults the mock won't fake."""
@@ -131,7 +142,7 @@ class Session:
 @pytest.fixture
 def make_session() -> Callable[..., Session]:
     def make(broker=None, intents=None, environ_names=(), **overrides) -> Session:
-        config = SessionConfig.from_mapping({**BASE_CONFIG, **overrides})
+        config = SessionConfig.from_mapping(bounded({**BASE_CONFIG, **overrides}))
         sink = MemorySink()
         broker = broker if broker is not None else ScriptedBroker()
         intents = intents if intents is not None else ScriptedIntents()

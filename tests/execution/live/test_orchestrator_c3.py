@@ -32,6 +32,7 @@ from tests.execution.live.support import (
     BASE_CONFIG,
     ScriptedBroker,
     Session,
+    bounded,
     order,
     report,
     submit,
@@ -60,7 +61,7 @@ def _priced_session(broker, **config) -> Session:
     intents = ScriptedIntents()
     sink = MemorySink()
     orchestrator = build_session(
-        SessionConfig.from_mapping({**BASE_CONFIG, **config}),
+        SessionConfig.from_mapping(bounded({**BASE_CONFIG, **config})),
         broker,
         intents,
         extra_sinks=[sink],

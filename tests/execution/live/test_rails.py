@@ -916,14 +916,21 @@ def test_rail_names_are_the_documented_order_and_each_has_a_function():
         "restricted_list",
         "duplicate_client_order_id",
         "well_formed_order",
+        "attribution",
         "max_order_qty",
         "reference_price",
+        "price_move_limit",
         "price_collar",
         "max_order_notional",
+        "credit_limit",
+        "strategy_limits",
         "max_position",
         "max_gross_exposure",
+        "duplicate_order",
         "max_orders_per_step",
         "max_orders_per_window",
+        "max_messages_per_step",
+        "max_messages_per_window",
         "max_open_orders",
         "self_trade_prevention",
     )
@@ -934,7 +941,10 @@ def test_rail_names_are_the_documented_order_and_each_has_a_function():
 
 
 def test_every_rail_has_a_case_that_refuses():
-    refused = {case.values[-1][0] for case in CASES if case.values[-1] is not None}
+    from tests.execution.live.test_rails_controls import CONTROL_CASES
+
+    cases = [*CASES, *CONTROL_CASES]
+    refused = {case.values[-1][0] for case in cases if case.values[-1] is not None}
     assert refused == set(RAIL_NAMES)
 
 
@@ -964,7 +974,7 @@ def test_a_rail_that_raises_refuses(monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(rails, "rail_max_order_qty", boom)
-    result = check_order(buy("1"), RailsConfig(), context())
+    result = check_order(buy("1"), RailsConfig(max_order_qty=D("10")), context())
     assert result == RailRejection(
         rail="max_order_qty",
         limit="a rail that evaluates without error",

@@ -44,6 +44,7 @@ PREFLIGHT_CHECKS = (
     "step_bound_configured",
     "runtime_limits_valid",
     "rails_valid",
+    "rails_bounded",
     "reconciler_valid",
     "secrets_redactable",
 )
@@ -98,6 +99,7 @@ class PreflightFacts:
     audit_failures: tuple[tuple[str, str], ...]
     environ_names: tuple[str, ...]
     environ_live_values: tuple[str, ...] = ()  # names whose *value* asks for live (see below)
+    broker_account: bool = False  # whether the broker reported an account before trading
 
 
 def _guarded(name: str, check: Callable[[], tuple[bool, str]]) -> CheckResult:
@@ -255,7 +257,7 @@ def check_runtime_limits(config: SessionConfig) -> tuple[bool, str]:
     return True, f"broker may be unhealthy for {unhealthy} step(s); {retention} closed orders kept"
 
 
-def check_rails(config: SessionConfig) -> tuple[bool, str]:
+def check_rails(config: SessionConfig, has_account: bool = True) -> tuple[bool, str]:
     try:
         rails = RailsConfig.from_mapping(config.rails)
     except RailsConfigError as exc:
@@ -263,8 +265,45 @@ def check_rails(config: SessionConfig) -> tuple[bool, str]:
             f"rails config /rails{exc.pointer}: {exc.problem}; "
             "fix it (a rail that cannot be read is never treated as off)"
         )
-    active = [k for k, v in rails.to_payload().items() if v not in (None, [], {}, False)]
+    if rails.credit_limit and rails.credit_threshold is None and not has_account:
+        return False, (
+            "rails config /rails/credit_limit: the broker reports no account and no threshold "
+            "is set, so no order's credit could be judged; give broker.account or "
+            "credit_limit.threshold"
+        )
+    active = [
+        k
+        for k, v in rails.to_payload().items()
+        if v is not None and v != [] and v is not False and (v != {} or k == "credit_limit")
+    ]
     return True, f"rails on: {', '.join(active)}"
+
+
+def check_rails_bounded(config: SessionConfig) -> tuple[bool, str]:
+    """No limits, no trading (FIA 1.1): an order size limit in both quantity and value, or the
+    explicit, audited declaration `rails: {unbounded: true}`."""
+    try:
+        rails = RailsConfig.from_mapping(config.rails)
+    except RailsConfigError:
+        return False, "the rails config cannot be read (see rails_valid): no limits, no trading"
+    qty, notional = rails.max_order_qty, rails.max_order_notional
+    if qty is not None and notional is not None:
+        return True, f"orders are bounded: max_order_qty {qty}, max_order_notional {notional}"
+    if rails.unbounded:
+        missing = " and ".join(
+            n for n, v in (("max_order_qty", qty), ("max_order_notional", notional)) if v is None
+        )
+        return True, (
+            f"rails: {{unbounded: true}} declared: the session trades without {missing} "
+            "(recorded here as the explicit decision)"
+        )
+    missing = [
+        n for n, v in (("max_order_qty", qty), ("max_order_notional", notional)) if v is None
+    ]
+    return False, (
+        f"no limits, no trading: config.rails has no {' and no '.join(missing)}; set both, or "
+        "declare rails: {unbounded: true} to trade without them on purpose"
+    )
 
 
 def check_reconciler(config: SessionConfig) -> tuple[bool, str]:
@@ -302,7 +341,8 @@ def run_preflight(facts: PreflightFacts) -> list[CheckResult]:
         "audit_sink_writable": lambda: check_audit_sink(config, facts.audit_failures),
         "step_bound_configured": lambda: check_step_bound(config),
         "runtime_limits_valid": lambda: check_runtime_limits(config),
-        "rails_valid": lambda: check_rails(config),
+        "rails_valid": lambda: check_rails(config, facts.broker_account),
+        "rails_bounded": lambda: check_rails_bounded(config),
         "reconciler_valid": lambda: check_reconciler(config),
         "secrets_redactable": lambda: check_secrets(config),
     }

@@ -9,12 +9,14 @@ from decimal import Decimal
 from typing import Protocol
 
 from peak_trade.execution.broker.model import NewOrder
+from peak_trade.execution.live.tags import OrderTags
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubmitIntent:
     order: NewOrder
     note: str | None = None  # free text for the audit (redacted like everything else)
+    tags: OrderTags | None = None  # attribution: strategy, trader, account (live/tags.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NoReturn
 
-from peak_trade.execution.broker.account import AccountStatement
+from peak_trade.execution.broker.account import AccountStatement, FeeSchedule
 from peak_trade.execution.broker.model import (
     CancelOrder,
     ExecType,
@@ -72,6 +72,7 @@ from peak_trade.execution.live.state import (
     Trigger,
     transition,
 )
+from peak_trade.execution.live.tags import NO_TAGS, TAG_KEYS, tag_problem
 from peak_trade.execution.live.text import is_unicode_text
 
 S = SessionState
@@ -126,6 +127,10 @@ class LiveSessionOrchestrator:
         self._reconciler = ReconcilerConfig()
         self._reconcile_state = ReconcileState()
         self._account: SessionAccount | None = None  # the session's own account view
+        self._pnl_peak = Decimal(0)  # the highest total P&L so far, for max_drawdown
+        # The net realised P&L an operator's re-arm accepted: the loss limit engages again only
+        # on a further loss (else a re-arm after a loss could never trade again).
+        self._accepted_loss: Decimal | None = None
         self._prices = prices
         self._max_steps = 0  # no steps until preflight has accepted the configured bound
         self._drain_steps = 1
@@ -182,6 +187,7 @@ class LiveSessionOrchestrator:
                 audit_failures=failures + written,
                 environ_names=self._environ_names,
                 environ_live_values=self._environ_live_values,
+                broker_account=statement is not None,
             )
         )
         for result in results:
@@ -239,6 +245,7 @@ class LiveSessionOrchestrator:
         else:
             self._ignore_intents(step)
         self._apply_reports(step)
+        self._check_loss_limits()
         health = self._poll_health(step)
         if state is S.ERROR_REQUIRES_OPERATOR:
             self._reset_step_problems()  # the book stays current; the error waits for its operator
@@ -331,25 +338,51 @@ class LiveSessionOrchestrator:
                 self._record("account_deficit_accepted", {"operator": operator, **accepted})
         self._begin_stop(Trigger.ACKNOWLEDGE, operator=operator, note=_as_text(note))
 
-    def engage_kill_switch(self, reason: str) -> None:
-        """Operator kill switch: cancel every open order and refuse every new one until rearmed."""
+    def engage_kill_switch(
+        self, reason: str, *, tag: tuple[str, str] | None = None, mode: str = "block"
+    ) -> None:
+        """Operator kill switch: cancel every open order (of the tag, when `tag` = (key, value)
+        names one) and refuse every new one until rearmed. `mode` reduce_only still lets orders
+        through that only reduce an open position."""
         self._require_gate("engage_kill_switch")
         reason = _as_text(reason)
-        already = self._gate.kill_switch.engaged
-        self._gate.engage(self._step, reason)
-        self._kill_switch_engaged(reason, source="operator", already_engaged=already)
+        problem = _kill_problem(tag, mode)
+        if problem is not None:
+            self._refuse("engage_kill_switch", problem)
+        state = self._gate.kill_switch
+        if tag is None:
+            already = state.engaged
+        else:
+            already = any((s.tag, s.value) == tag for s in state.scopes)
+        self._gate.engage(self._step, reason, mode, tag)
+        self._kill_switch_engaged(
+            reason, source="operator", already_engaged=already, mode=mode, scope=tag
+        )
 
-    def rearm_kill_switch(self, operator: str, note: str) -> None:
-        """An operator re-enables trading after the kill switch; audited with who and why."""
+    def rearm_kill_switch(
+        self, operator: str, note: str, *, tag: tuple[str, str] | None = None
+    ) -> None:
+        """An operator re-enables trading after the kill switch (for all, or for one tag);
+        audited with who and why."""
         self._require_gate("rearm_kill_switch")
-        if not self._gate.kill_switch.engaged:
-            detail = "rearm_kill_switch refused: the kill switch is not engaged"
+        state = self._gate.kill_switch
+        engaged = (
+            state.any_engaged if tag is None else any((s.tag, s.value) == tag for s in state.scopes)
+        )
+        if not engaged:
+            what = "" if tag is None else f" for {tag[0]} {tag[1]}"
+            detail = f"rearm_kill_switch refused: the kill switch is not engaged{what}"
             self._record("illegal_operation", {"operation": "rearm_kill_switch", "detail": detail})
             raise IllegalOperation(detail)
         if not isinstance(operator, str) or not operator.strip():
             self._refuse("rearm_kill_switch", "rearm_kill_switch needs the operator's name")
-        self._gate.rearm(self._step)
-        self._record("kill_switch_rearmed", {"operator": operator, "note": _as_text(note)})
+        self._gate.rearm(self._step, tag)
+        if tag is None and self._account is not None:
+            self._accept_losses()
+        payload: dict[str, object] = {"operator": operator, "note": _as_text(note)}
+        if tag is not None:
+            payload["scope"] = {"tag": tag[0], "value": tag[1]}
+        self._record("kill_switch_rearmed", payload)
 
     def close(self) -> None:
         """Close the audit trail (file sinks write their seal). Idempotent.
@@ -431,15 +464,104 @@ class LiveSessionOrchestrator:
             self._fire(Trigger.DRAINED)
             self._write_summary()
 
-    def _kill_switch_engaged(self, reason: str, *, source: str, already_engaged: bool) -> None:
-        """Record an engaged kill switch and cancel every open order (the gate is engaged)."""
-        self._record(
-            "kill_switch_engaged",
-            {"reason": reason, "source": source, "already_engaged": already_engaged},
-        )
+    def _kill_switch_engaged(
+        self,
+        reason: str,
+        *,
+        source: str,
+        already_engaged: bool,
+        mode: str = "block",
+        scope: tuple[str, str] | None = None,
+        breach: RailRejection | None = None,
+    ) -> None:
+        """Record an engaged kill switch and cancel every open order it covers (all, or those of
+        its tag). `breach` names the rail, limit and observed value of an automatic engagement."""
+        payload: dict[str, object] = {
+            "reason": reason,
+            "source": source,
+            "already_engaged": already_engaged,
+        }
+        if mode != "block":
+            payload["mode"] = mode
+        if scope is not None:
+            payload["scope"] = {"tag": scope[0], "value": scope[1]}
+        if breach is not None:
+            payload.update(_refusal_fields(breach))
+        self._record("kill_switch_engaged", payload)
+        tags = self._gate.tags
         for client_order_id in list(self._book.open_orders):  # bounded by the open orders
-            if client_order_id not in self._cancel_sent_steps:
-                self._cancel_order(client_order_id, "kill switch")
+            if client_order_id in self._cancel_sent_steps:
+                continue
+            if scope is not None and tags.get(client_order_id, NO_TAGS).value(scope[0]) != scope[1]:
+                continue
+            self._cancel_order(client_order_id, "kill switch")
+
+    def _engage_automatically(self, rejection: RailRejection, source: str) -> None:
+        """A control whose breach engages the kill switch for all (loss limits, throttle)."""
+        if self._gate.kill_switch.engaged:
+            return  # already engaged: the first cause stands, nothing more to cancel
+        mode = self._gate.config.kill_switch_mode
+        self._gate.engage(self._step, rejection.detail, mode)
+        self._kill_switch_engaged(
+            f"automatic: {rejection.detail}",
+            source=source,
+            already_engaged=False,
+            mode=mode,
+            breach=rejection,
+        )
+
+    def _accept_losses(self) -> None:
+        """A re-arm for all accepts the losses so far: the realised-loss limit engages again only
+        below the net realised P&L of now, and the drawdown is measured from now."""
+        assert self._account is not None
+        realised, unrealised, fees = self._account.pnl(self._gate.reference_prices())
+        self._accepted_loss = realised - fees
+        self._pnl_peak = realised - fees + unrealised
+
+    def _check_loss_limits(self) -> None:
+        """Max realised loss and max drawdown (RTS 6 Art. 17(2), FIA 4.2): a breach engages the
+        kill switch. Realised is net of fees; drawdown is the fall of total P&L (realised +
+        unrealised - fees) from its highest value in this session (0 at the start). After a
+        re-arm, see `_accept_losses`."""
+        account = self._account
+        config = self._gate.config
+        if account is None or (config.max_realised_loss is None and config.max_drawdown is None):
+            return
+        realised, unrealised, fees = account.pnl(self._gate.reference_prices())
+        net_realised = realised - fees
+        total = net_realised + unrealised
+        self._pnl_peak = max(self._pnl_peak, total)
+        limit = config.max_realised_loss
+        accepted = self._accepted_loss
+        if (
+            limit is not None
+            and -net_realised > limit
+            and (accepted is None or net_realised < accepted)
+        ):
+            self._engage_automatically(
+                RailRejection(
+                    rail="max_realised_loss",
+                    limit=str(limit),
+                    observed=str(-net_realised),
+                    detail=f"realised loss {-net_realised} (realised {realised}, fees {fees}) "
+                    f"exceeds max_realised_loss {limit}",
+                ),
+                "loss_limit",
+            )
+        limit = config.max_drawdown
+        drawdown = self._pnl_peak - total
+        if limit is not None and drawdown > limit:
+            self._engage_automatically(
+                RailRejection(
+                    rail="max_drawdown",
+                    limit=str(limit),
+                    observed=str(drawdown),
+                    detail=f"drawdown {drawdown} (peak total P&L {self._pnl_peak}, now {total}: "
+                    f"realised {realised}, unrealised {unrealised}, fees {fees}) exceeds "
+                    f"max_drawdown {limit}",
+                ),
+                "loss_limit",
+            )
 
     def _refuse(self, operation: str, detail: str) -> NoReturn:
         """Audit an operation the session will not carry out, then raise it to the caller."""
@@ -496,6 +618,11 @@ class LiveSessionOrchestrator:
         for breach in breaches:
             self._record("invariant_breach", breach.to_payload())
         self._fire(Trigger.BREACH, invariants=[b.invariant for b in breaches])
+        if self._gate.config.cancel_on_breach:
+            # FIA 1.4 / CME cancel on disconnect: nothing keeps working while no one is in charge
+            for client_order_id in list(self._book.open_orders):  # bounded by the open orders
+                if client_order_id not in self._cancel_sent_steps:
+                    self._cancel_order(client_order_id, "cancel on breach")
 
     # ----------------------------------------------------------------------------- step work
 
@@ -504,7 +631,7 @@ class LiveSessionOrchestrator:
             if isinstance(intent, SubmitIntent):
                 self._submit(intent, step)
             elif isinstance(intent, CancelIntent):
-                self._cancel_order(intent.client_order_id, "strategy cancel")
+                self._cancel_order(intent.client_order_id, "strategy cancel", strategy=True)
             elif isinstance(intent, ReplaceIntent):
                 self._replace_order(intent, step)
 
@@ -523,7 +650,10 @@ class LiveSessionOrchestrator:
 
     def _submit(self, intent: SubmitIntent, step: int) -> None:
         order = intent.order
+        tags = intent.tags
         payload = order.to_payload()
+        if tags is not None:
+            payload.update(tags.to_payload())
         note = intent.note
         if note is not None:
             # Not text: recorded as its repr (redacted like any text), never as the object.
@@ -546,7 +676,21 @@ class LiveSessionOrchestrator:
                 "order_refused", {**payload, "rule": "audit_sink_failed", "detail": detail}
             )
             return
-        rejection = self._gate.check(order, step, self._book)
+        protected = self._gate.protect(order, step)
+        if protected is not None:  # a market order travels as a limit at the band's edge
+            order, reference = protected
+            payload = {
+                **payload,
+                "order_type": order.order_type._value_,
+                "limit_price": str(order.limit_price),
+                "market_protection": {
+                    "reference": str(reference),
+                    "band_pct": str(self._gate.config.market_protection_pct),
+                },
+            }
+        rejection = self._gate.check(
+            order, step, self._book, tags=tags, buying_power=self._buying_power(), fees=self._fees()
+        )
         if rejection is not None:
             self._record("order_refused", {**payload, **_refusal_fields(rejection)})
             if self._gate.rejected(step):  # engaged just now, so it was not engaged before
@@ -555,6 +699,7 @@ class LiveSessionOrchestrator:
                     f"automatic: {len(rails.rejection_steps)} rail rejections in the window",
                     source="rails",
                     already_engaged=False,
+                    mode=rails.mode,
                 )
             return
         self._guard_mock("submit", order.client_order_id)
@@ -566,7 +711,9 @@ class LiveSessionOrchestrator:
             )
             return
         self._book.add(order, step)
-        self._gate.accepted(step)
+        self._gate.accepted(step, order)
+        if tags is not None:
+            self._gate.tags[order.client_order_id] = tags
         try:
             self._gateway.submit(order, step)
         except BrokerSevered as exc:
@@ -581,18 +728,33 @@ class LiveSessionOrchestrator:
             detail = f"submit {order.client_order_id} raised {type(exc).__name__}: {exc}"
             self._call_failures.append(detail)
             self._book.close_locally(order.client_order_id, OrderStatus.REJECTED)
+            self._gate.tags.pop(order.client_order_id, None)
             self._record(
                 "submit_failed", {"client_order_id": order.client_order_id, "detail": detail}
             )
 
-    def _cancel_order(self, client_order_id: str, reason: str) -> None:
-        if client_order_id not in self._book.open_orders:
+    def _cancel_order(self, client_order_id: str, reason: str, *, strategy: bool = False) -> None:
+        """Send a cancel. A strategy's cancel is a message the message rails judge; one the
+        session sends itself (stop, kill switch, breach) is never refused. Every one counts."""
+        order = self._book.open_orders.get(client_order_id)
+        if order is None:
             self._record(
                 "cancel_refused",
                 {"client_order_id": client_order_id, "detail": "no open order with this id"},
             )
             return
+        if strategy:
+            rejection = self._gate.check_cancel(_as_new_order(order), self._step, self._book)
+            if rejection is not None:
+                fields = _refusal_fields(rejection)
+                detail = str(fields["detail"]).replace(
+                    "the order is refused", "the cancel is refused"
+                )
+                fields["detail"] = detail
+                self._record("cancel_refused", {"client_order_id": client_order_id, **fields})
+                return
         self._guard_mock("cancel", client_order_id)
+        self._gate.message(self._step)
         self._cancel_sent_steps[client_order_id] = self._step
         self._record("cancel_requested", {"client_order_id": client_order_id, "reason": reason})
         try:
@@ -626,7 +788,14 @@ class LiveSessionOrchestrator:
             order_type=order.order_type,
             limit_price=intent.new_limit_price or order.limit_price,
         )
-        rejection = self._gate.check(amended, step, self._book, amending=True)
+        rejection = self._gate.check(
+            amended,
+            step,
+            self._book,
+            amending=True,
+            buying_power=self._buying_power(),
+            fees=self._fees(),
+        )
         if rejection is not None:
             self._record("replace_refused", {**payload, **_refusal_fields(rejection)})
             return
@@ -676,8 +845,10 @@ class LiveSessionOrchestrator:
             order, exec_type = result.order, report.exec_type
             # The book's id for the order (a report may name it by a chained id).
             cid = report.client_order_id if order is None else order.client_order_id
-            if self._account is not None and exec_type is _TRADE and result.outcome is _APPLIED:
-                self._book_fill(report)
+            if exec_type is _TRADE and result.outcome is _APPLIED and order is not None:
+                if self._account is not None:
+                    self._book_fill(report, cid)
+                self._count_fill(report, cid, step)
             closed = order is not None and order.is_closed
             # A closed order needs no cancel; a rejected cancel is no longer in flight, so a later
             # stop must send a fresh one.
@@ -685,18 +856,51 @@ class LiveSessionOrchestrator:
                 self._cancel_sent_steps.pop(cid, None)
             if closed or exec_type is _REPLACED or exec_type is _REPLACE_REJECTED:
                 self._replace_sent.discard(cid)
+            if closed:
+                self._gate.tags.pop(cid, None)
 
-    def _book_fill(self, report: ExecutionReport) -> None:
-        """Book an applied trade in the session's account (the book's position moved with it)."""
+    def _book_fill(self, report: ExecutionReport, cid: str) -> None:
+        """Book an applied trade in the session's account (the book's position moved with it);
+        `cid` is the book's id for the order."""
         assert self._account is not None
         booking = self._account.book_fill(
-            report.client_order_id,
+            cid,
             report.symbol,
             report.side,
             report.last_qty,
             report.last_px or _ZERO,  # a priceless trade is already a breach of report soundness
         )
         self._record("fill_booked", booking.to_payload())
+
+    def _count_fill(self, report: ExecutionReport, cid: str, step: int) -> None:
+        """The repeated-execution throttle (RTS 6 Art. 15(3)): too many fills in a symbol within
+        the window engage the kill switch until an audited re-arm."""
+        throttled = self._gate.filled(cid, report.symbol, report.side, report.last_qty, step)
+        if throttled is None:
+            return
+        fills, limit, window = throttled
+        self._engage_automatically(
+            RailRejection(
+                rail="max_fills_per_window",
+                limit=f"{limit} per {window} steps",
+                observed=str(fills),
+                detail=f"{fills} fills in {report.symbol} within {window} step(s), above the "
+                f"limit {limit}",
+            ),
+            "fill_throttle",
+        )
+
+    def _buying_power(self) -> Decimal | None:
+        account = self._account
+        if account is None or not self._gate.config.credit_limit:
+            return None
+        return account.buying_power(self._book.positions, self._gate.reference_prices())
+
+    def _fees(self) -> FeeSchedule | None:
+        account = self._account
+        if account is None or account.terms is None or not self._gate.config.credit_limit:
+            return None
+        return account.terms.fees
 
     def _account_statement(self) -> AccountStatement | None:
         """The broker's account statement before trading; only the mock is ever asked."""
@@ -713,7 +917,9 @@ class LiveSessionOrchestrator:
         """The session's account view, from the broker's terms: only when the broker reports an
         account or the config asks for one (config.account), so other sessions keep their shape."""
         wanted = self._config.account
-        if statement is None and not wanted:
+        rails = self._gate.config
+        losses = rails.max_realised_loss is not None or rails.max_drawdown is not None
+        if statement is None and not wanted and not losses:
             return
         method = PnlMethod(wanted.get("pnl_method", "fifo"))  # type: ignore[union-attr]
         self._account = SessionAccount(None if statement is None else statement.terms, method)
@@ -853,6 +1059,29 @@ def _refusal_fields(rejection: RailRejection) -> dict[str, object]:
         "observed": rejection.observed,
         "detail": rejection.detail,
     }
+
+
+def _as_new_order(order: OrderState) -> NewOrder:
+    """An open order as the command that placed it (what a cancel is judged as)."""
+    return NewOrder(
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=order.side,
+        qty=order.order_qty,
+        order_type=order.order_type,
+        limit_price=order.limit_price,
+    )
+
+
+def _kill_problem(tag: object, mode: object) -> str | None:
+    if mode not in ("block", "reduce_only"):
+        return f"engage_kill_switch: mode must be block or reduce_only, got {mode!r}"
+    if tag is None:
+        return None
+    if not (isinstance(tag, tuple) and len(tag) == 2):
+        return f"engage_kill_switch: a tag is a pair (one of {', '.join(TAG_KEYS)}, value)"
+    problem = tag_problem(*tag)
+    return None if problem is None else f"engage_kill_switch: {problem}"
 
 
 def _as_text(value: object) -> str:

@@ -7,27 +7,41 @@ Art. 15 (price collars, maximum order value and volume, maximum message rate, po
 `check_order(order, config, ctx)` runs the rails below in this fixed order (`RAIL_NAMES`) and
 returns the first rejection, or None when every rail passes:
 
- 1. kill_switch                an engaged kill switch refuses every order until an operator rearms.
+ 1. kill_switch                an engaged kill switch refuses every order until an operator rearms;
+                               engaged reduce-only it lets through an order that only reduces an
+                               open position; engaged for one tag it refuses that tag's orders.
  2. symbol_allowlist           the symbol is in the session allowlist.
  3. restricted_list            the symbol is not restricted.
  4. duplicate_client_order_id  the client order id was never used in this session.
  5. well_formed_order          the id and symbol are valid Unicode text; qty is a finite positive
                                Decimal; a limit order has a finite positive Decimal limit price; a
                                market order has none.
- 6. max_order_qty              qty <= limit.
- 7. reference_price            when a price-based rail is configured (price_collar_pct,
-                               max_order_notional, max_gross_exposure), every reference those rails
-                               read exists, is a finite positive Decimal, is not dated after the
-                               current step, and is at most max_reference_age_steps old.
- 8. price_collar               a limit price within +-pct of the reference (limit orders only).
- 9. max_order_notional         the order's notional <= limit.
-10. max_position               the per-symbol worst case, counting open orders, <= limit.
-11. max_gross_exposure         positions + open orders + this order, valued, <= limit.
-12. max_orders_per_step        accepted orders in this step, this one included, <= limit.
-13. max_orders_per_window      accepted orders in the last window_steps steps (the current one and
+ 6. attribution                the order carries a strategy tag (rails_controls.py).
+ 7. max_order_qty              qty <= limit.
+ 8. reference_price            when a price-based rail is configured (price_collar_pct,
+                               max_order_notional, max_gross_exposure, credit_limit,
+                               price_move_limit, market_protection_pct), every reference those
+                               rails read exists, is a finite positive Decimal, is not dated after
+                               the current step, and is at most max_reference_age_steps old.
+ 9. price_move_limit           the reference moved at most pct % over the last steps steps.
+10. price_collar               a limit price within +-pct of the reference (limit orders only).
+11. max_order_notional         the order's notional <= limit.
+12. credit_limit               worst-case cost of open + in-flight + this order <= buying power.
+13. strategy_limits            the order's strategy's own limits.
+14. max_position               the per-symbol worst case, counting open orders, <= limit.
+15. max_gross_exposure         positions + open orders + this order, valued, <= limit.
+16. duplicate_order            not the same as an order accepted within the last K steps.
+17. max_orders_per_step        accepted orders in this step, this one included, <= limit.
+18. max_orders_per_window      accepted orders in the last window_steps steps (the current one and
                                this order included) <= count.
-14. max_open_orders            open and in-flight orders, this one included, <= limit.
-15. self_trade_prevention      the order would not cross our own resting opposite order.
+19. max_messages_per_step      messages (submits, amends, cancels) in this step, this one included.
+20. max_messages_per_window    messages in the last window steps, this one included.
+21. max_open_orders            open and in-flight orders, this one included, <= limit.
+22. self_trade_prevention      the order would not cross our own resting opposite order.
+
+Only the rails a config switches on are in a session's table (`active_rails`, built once): an
+unconfigured control costs nothing on the per-order path. The rails 6, 9, 12, 13, 16, 19 and 20
+are in rails_controls.py.
 
 Cheap, categorical rails come first, so a rejection names the most basic problem; the reference
 check precedes every rail that reads a price, so a missing or stale price is reported as such.
@@ -61,7 +75,7 @@ clock is read anywhere.
 from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import (
     Context,
     Decimal,
@@ -72,9 +86,12 @@ from decimal import (
     localcontext,
 )
 
+from peak_trade.execution.broker.account import FeeSchedule
 from peak_trade.execution.broker.model import ZERO, NewOrder, OrderType, Side
 from peak_trade.execution.live.book import OrderState
+from peak_trade.execution.live.kill_switch import KillScope
 from peak_trade.execution.live.rails_config import RailsConfig
+from peak_trade.execution.live.tags import OrderTags
 from peak_trade.execution.live.text import is_unicode_text
 
 RAIL_NAMES: tuple[str, ...] = (
@@ -83,17 +100,67 @@ RAIL_NAMES: tuple[str, ...] = (
     "restricted_list",
     "duplicate_client_order_id",
     "well_formed_order",
+    "attribution",
     "max_order_qty",
     "reference_price",
+    "price_move_limit",
     "price_collar",
     "max_order_notional",
+    "credit_limit",
+    "strategy_limits",
     "max_position",
     "max_gross_exposure",
+    "duplicate_order",
     "max_orders_per_step",
     "max_orders_per_window",
+    "max_messages_per_step",
+    "max_messages_per_window",
     "max_open_orders",
     "self_trade_prevention",
 )
+
+
+def _configured(config: RailsConfig) -> dict[str, bool]:
+    """Whether each rail can refuse anything under `config`: a rail that cannot is left out of
+    the session's table (`active_rails`), so an unconfigured control costs nothing per order."""
+    return {
+        "kill_switch": True,
+        "symbol_allowlist": True,
+        "restricted_list": bool(config.restricted),
+        "duplicate_client_order_id": True,
+        "well_formed_order": True,
+        "attribution": config.require_strategy,
+        "max_order_qty": config.max_order_qty is not None,
+        "reference_price": _needs_reference(config),
+        "price_move_limit": config.price_move_limit is not None,
+        "price_collar": config.price_collar_pct is not None,
+        "max_order_notional": config.max_order_notional is not None,
+        "credit_limit": config.credit_limit,
+        "strategy_limits": bool(config.per_strategy),
+        "max_position": config.max_position is not None,
+        "max_gross_exposure": config.max_gross_exposure is not None,
+        "duplicate_order": config.duplicate_orders_steps is not None,
+        "max_orders_per_step": config.max_orders_per_step is not None,
+        "max_orders_per_window": config.max_orders_per_window is not None,
+        "max_messages_per_step": config.max_messages_per_step is not None,
+        "max_messages_per_window": config.max_messages_per_window is not None,
+        "max_open_orders": config.max_open_orders is not None,
+        "self_trade_prevention": config.self_trade_prevention,
+    }
+
+
+RailTable = tuple[tuple[str, str], ...]  # (rail, function name), in RAIL_NAMES order
+
+
+def active_rails(config: RailsConfig) -> RailTable:
+    """The rails `config` switches on, in RAIL_NAMES order: the session's own table, built once.
+    The always-on rails (kill switch, allowlist, duplicate id, well-formed order) are always in."""
+    on = _configured(config)
+    return tuple((name, f"rail_{name}") for name in RAIL_NAMES if on[name])
+
+
+# The message rails, which also judge a strategy's cancel (see rails_controls.py).
+MESSAGE_RAILS = ("max_messages_per_step", "max_messages_per_window")
 
 # Exact arithmetic for every rail: 200 digits hold any product of realistic inputs exactly, and an
 # input that would need rounding raises (and so is refused) instead of rounding under a limit.
@@ -123,6 +190,17 @@ class RailContext:
     known_client_order_ids: Container[str]  # ids already used in this session
     accepted_order_steps: Sequence[int]  # steps of accepted orders, newest last
     kill_switch_engaged: bool
+    # --- read by the issue-12 rails (rails_controls.py); defaults: nothing known --------------
+    kill_switch_mode: str = "block"  # of the engagement for all
+    kill_scopes: Sequence[KillScope] = ()  # engagements for one tag value each
+    tags: OrderTags | None = None  # this order's attribution
+    order_tags: Mapping[str, OrderTags] = field(default_factory=dict)  # of open orders
+    buying_power: Decimal | None = None  # the session account's; None: no account
+    fees: FeeSchedule | None = None  # the account's fee schedule, for worst-case cost
+    recent_orders: Sequence[RecentOrder] = ()  # accepted within the duplicate window
+    message_steps: Sequence[int] = ()  # steps of every message sent (submit, amend, cancel)
+    reference_history: Mapping[str, Sequence[ReferencePrice]] = field(default_factory=dict)
+    strategy_positions: Mapping[tuple[str, str], Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,9 +241,15 @@ class ReferenceUnavailable(ValueError):
 
 
 def _needs_reference(config: RailsConfig) -> bool:
-    return any(
+    return config.credit_limit or any(
         v is not None
-        for v in (config.price_collar_pct, config.max_order_notional, config.max_gross_exposure)
+        for v in (
+            config.price_collar_pct,
+            config.max_order_notional,
+            config.max_gross_exposure,
+            config.price_move_limit,
+            config.market_protection_pct,
+        )
     )
 
 
@@ -261,14 +345,37 @@ def _gross_symbols(order: NewOrder, ctx: RailContext) -> list[str]:
 def rail_kill_switch(
     order: NewOrder, config: RailsConfig, ctx: RailContext
 ) -> RailRejection | None:
-    if ctx.kill_switch_engaged is False:  # anything but the boolean False counts as engaged
-        return None
-    return _reject(
-        "kill_switch",
-        "not engaged",
-        "engaged",
-        "the kill switch is engaged: no new orders until an operator rearms it",
-    )
+    if ctx.kill_switch_engaged is not False:  # anything but the boolean False counts as engaged
+        if ctx.kill_switch_mode != "reduce_only":
+            return _reject(
+                "kill_switch",
+                "not engaged",
+                "engaged",
+                "the kill switch is engaged: no new orders until an operator rearms it",
+            )
+        if not reduces_position(order, ctx):
+            return _reject(
+                "kill_switch",
+                "reduce-only: an order that only reduces an open position",
+                "does not reduce",
+                f"the kill switch is engaged reduce-only: {order.side.value} {order.qty} "
+                f"{order.symbol} would not only reduce the open position",
+            )
+    for scope in ctx.kill_scopes:  # bounded by the tag values engaged
+        tags = ctx.tags
+        if tags is None or tags.value(scope.tag) != scope.value:
+            continue
+        if scope.mode == "reduce_only" and reduces_position(order, ctx):
+            continue
+        mode = " reduce-only" if scope.mode == "reduce_only" else ""
+        return _reject(
+            "kill_switch",
+            f"not engaged for {scope.tag} {scope.value}",
+            f"engaged{mode} for {scope.tag} {scope.value}",
+            f"the kill switch is engaged{mode} for {scope.tag} {scope.value}: no new orders "
+            "of it until an operator rearms it",
+        )
+    return None
 
 
 def rail_symbol_allowlist(
@@ -573,10 +680,38 @@ def rail_self_trade_prevention(
     return None
 
 
-# Names of the rail functions, looked up in the module at each call so that a test can replace one.
-_RAIL_FUNCTIONS = {name: f"rail_{name}" for name in RAIL_NAMES}
-_RAIL_TABLE = tuple(_RAIL_FUNCTIONS.items())  # (rail, function name) in RAIL_NAMES order
+# The issue-12 rails live in their own module; imported here (after the helpers they use) so that
+# the table finds them in this namespace like every other rail, and a test can replace one.
+from peak_trade.execution.live.rails_controls import (  # noqa: E402
+    RecentOrder,
+    rail_attribution,
+    rail_credit_limit,
+    rail_duplicate_order,
+    rail_max_messages_per_step,
+    rail_max_messages_per_window,
+    rail_price_move_limit,
+    rail_strategy_limits,
+    reduces_position,
+)
+
+# Rail functions are looked up by name in the module at each call so that a test can replace one.
 _MODULE = globals()  # the module's namespace itself (live: a replaced rail is seen)
+__all__ = [
+    "RAIL_NAMES",
+    "RailContext",
+    "RailRejection",
+    "RecentOrder",
+    "ReferencePrice",
+    "active_rails",
+    "check_order",
+    "rail_attribution",
+    "rail_credit_limit",
+    "rail_duplicate_order",
+    "rail_max_messages_per_step",
+    "rail_max_messages_per_window",
+    "rail_price_move_limit",
+    "rail_strategy_limits",
+]
 
 
 def _raised(name: str, exc: BaseException) -> RailRejection:
@@ -593,13 +728,18 @@ def _raised(name: str, exc: BaseException) -> RailRejection:
     )
 
 
-def check_order(order: NewOrder, config: RailsConfig, ctx: RailContext) -> RailRejection | None:
+def check_order(
+    order: NewOrder, config: RailsConfig, ctx: RailContext, table: RailTable | None = None
+) -> RailRejection | None:
     """The first rail (in RAIL_NAMES order) that refuses the order, or None when all pass.
+    `table` is the session's `active_rails(config)`, built once; without it, it is built here.
 
     Never raises: a rail that raises, or answers anything but None or a RailRejection, refuses.
     """
+    if table is None:
+        table = active_rails(config)
     with localcontext(_EXACT):
-        for name, function in _RAIL_TABLE:  # bounded: the fifteen rails
+        for name, function in table:  # bounded: the rails in RAIL_NAMES
             try:
                 verdict = _MODULE[function](order, config, ctx)
                 if verdict is None:
@@ -610,6 +750,12 @@ def check_order(order: NewOrder, config: RailsConfig, ctx: RailContext) -> RailR
                 return _raised(name, exc)
             return verdict
     return None
+
+
+def check_message(config: RailsConfig, ctx: RailContext, order: NewOrder) -> RailRejection | None:
+    """The message rails alone, for a strategy's cancel (`order` stands for the order cancelled)."""
+    on = _configured(config)
+    return check_order(order, config, ctx, tuple((n, f"rail_{n}") for n in MESSAGE_RAILS if on[n]))
 
 
 def prune_accepted_steps(steps: Iterable[int], step: int, config: RailsConfig) -> tuple[int, ...]:

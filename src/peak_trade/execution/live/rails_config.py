@@ -31,7 +31,14 @@ _DECIMAL_FIELDS = (
     "price_collar_pct",
     "max_position",
     "max_gross_exposure",
+    "market_protection_pct",
+    "max_realised_loss",
+    "max_drawdown",
 )
+# Limits one strategy may have of its own (config.rails.per_strategy.<name>), RTS 6 Art. 15(5).
+STRATEGY_LIMIT_KEYS = ("max_order_qty", "max_order_notional", "max_position", "max_open_orders")
+KILL_SWITCH_MODES = ("block", "reduce_only")
+_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _CONFIG_KEYS = (
     "restricted",
     *_DECIMAL_FIELDS,
@@ -42,8 +49,25 @@ _CONFIG_KEYS = (
     "self_trade_prevention",
     "kill_switch",
     "reference_prices",
+    # issue-12 controls (docs/controls.md)
+    "unbounded",
+    "credit_limit",
+    "max_realised_loss",
+    "max_drawdown",
+    "duplicate_orders",
+    "max_messages_per_step",
+    "max_messages_per_window",
+    "price_move_limit",
+    "market_protection_pct",
+    "max_fills_per_window",
+    "require_strategy",
+    "per_strategy",
+    "kill_switch_mode",
+    "cancel_on_breach",
 )
 _WINDOW_KEYS = ("count", "steps")
+_MOVE_KEYS = ("pct", "steps")
+_FILLS_KEYS = ("fills", "steps")
 _KILL_SWITCH_KEYS = ("rejections", "window_steps")
 
 
@@ -142,6 +166,51 @@ def _pair(value: object, pointer: str, names: tuple[str, str]) -> tuple[object, 
     return value[names[0]], value[names[1]]
 
 
+def _optional_keys(value: object, pointer: str, names: tuple[str, ...]) -> Mapping[str, object]:
+    """A mapping whose keys are all optional (e.g. credit_limit: {} or {threshold: ..})."""
+    if not isinstance(value, Mapping):
+        raise RailsConfigError(
+            pointer, f"must be a mapping (keys: {', '.join(names)}), got {_shown(value)}"
+        )
+    unknown = sorted(str(k) for k in value if k not in names)
+    if unknown:
+        raise RailsConfigError(
+            f"{pointer}/{_escape(unknown[0])}", f"unknown key; the keys are {', '.join(names)}"
+        )
+    for key, item in value.items():
+        if item is None:
+            raise RailsConfigError(f"{pointer}/{_escape(key)}", "has no value (null)")
+    return value
+
+
+def _strategies(value: object) -> Mapping[str, Mapping[str, object]]:
+    """per_strategy: {name: {limit: value}}, each limit one of STRATEGY_LIMIT_KEYS."""
+    if not isinstance(value, Mapping):
+        raise RailsConfigError(
+            "/per_strategy", f"must be a mapping of strategy to limits, got {_shown(value)}"
+        )
+    checked: dict[str, Mapping[str, object]] = {}
+    for name, limits in value.items():
+        pointer = f"/per_strategy/{_escape(name)}"
+        if not (isinstance(name, str) and _TAG.fullmatch(name)):
+            raise RailsConfigError(
+                pointer, f"a strategy name is 1-64 letters, digits or . _ : -, got {_shown(name)}"
+            )
+        given = _optional_keys(limits, pointer, STRATEGY_LIMIT_KEYS)
+        if not given:
+            raise RailsConfigError(
+                pointer, f"give at least one of {', '.join(STRATEGY_LIMIT_KEYS)}"
+            )
+        parsed: dict[str, object] = {}
+        for key, item in given.items():
+            if key == "max_open_orders":
+                parsed[key] = _whole(item, f"{pointer}/{key}", 1)
+            else:
+                parsed[key] = _positive_decimal(item, f"{pointer}/{key}")
+        checked[name] = MappingProxyType(parsed)
+    return MappingProxyType(checked)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RailsConfig:
     """The limits. None leaves a rail off; kill switch, allowlist, restricted list and duplicate
@@ -162,6 +231,22 @@ class RailsConfig:
     self_trade_prevention: bool = True
     kill_switch_rejections: tuple[int, int] | None = None  # (N rejections, window_steps)
     reference_prices: Mapping[str, Decimal] = field(default_factory=dict)  # as of step 0
+    # --- the issue-12 controls (docs/controls.md): each None/False/empty leaves it off -----------
+    unbounded: bool = False  # declared: no order size limits (preflight rails_bounded)
+    credit_limit: bool = False  # worst-case cost of open + in-flight + this <= buying power
+    credit_threshold: Decimal | None = None  # a pre-set credit threshold (the lower binds)
+    max_realised_loss: Decimal | None = None  # realised P&L - fees below -this: kill switch
+    max_drawdown: Decimal | None = None  # peak-to-now fall of total P&L above this: kill switch
+    duplicate_orders_steps: int | None = None  # same symbol/side/qty/price within K steps
+    max_messages_per_step: int | None = None  # submits + amends + cancels
+    max_messages_per_window: tuple[int, int] | None = None  # (count, window_steps)
+    price_move_limit: tuple[Decimal, int] | None = None  # (pct, steps): reference move over K
+    market_protection_pct: Decimal | None = None  # a market order becomes a protected limit
+    max_fills_per_window: tuple[int, int] | None = None  # (fills, steps) per symbol: kill switch
+    require_strategy: bool = False  # every order carries a strategy tag
+    per_strategy: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    kill_switch_mode: str = "block"  # for automatic engagements: block or reduce_only
+    cancel_on_breach: bool = True  # ERROR_REQUIRES_OPERATOR cancels every resting order
 
     def __post_init__(self) -> None:
         # Pointers name the plain-data shape users write, e.g. /kill_switch/rejections.
@@ -175,13 +260,47 @@ class RailsConfig:
                 put(name, _positive_decimal(value, f"/{name}"))
         if self.max_reference_age_steps is not None:
             _whole(self.max_reference_age_steps, "/max_reference_age_steps", 0)
-        for name in ("max_orders_per_step", "max_open_orders"):
+        for name in ("max_orders_per_step", "max_open_orders", "max_messages_per_step"):
             value = getattr(self, name)
             if value is not None:
                 _whole(value, f"/{name}", 1)
+        if self.duplicate_orders_steps is not None:
+            _whole(self.duplicate_orders_steps, "/duplicate_orders/window_steps", 1)
+        if self.credit_threshold is not None:
+            put(
+                "credit_threshold",
+                _positive_decimal(self.credit_threshold, "/credit_limit/threshold"),
+            )
+        for name in ("unbounded", "credit_limit", "require_strategy", "cancel_on_breach"):
+            if not isinstance(getattr(self, name), bool):
+                raise RailsConfigError(
+                    f"/{name}", f"must be true or false, got {_shown(getattr(self, name))}"
+                )
+        if self.kill_switch_mode not in KILL_SWITCH_MODES:
+            raise RailsConfigError(
+                "/kill_switch_mode",
+                f"must be one of {', '.join(KILL_SWITCH_MODES)}, "
+                f"got {_shown(self.kill_switch_mode)}",
+            )
+        if self.price_move_limit is not None:
+            move = self.price_move_limit
+            if not (isinstance(move, tuple) and len(move) == 2):
+                raise RailsConfigError(
+                    "/price_move_limit", f"must be a pair (pct, steps), got {_shown(move)}"
+                )
+            put(
+                "price_move_limit",
+                (
+                    _positive_decimal(move[0], "/price_move_limit/pct"),
+                    _whole(move[1], "/price_move_limit/steps", 1),
+                ),
+            )
+        put("per_strategy", _strategies(self.per_strategy))
         for name, pointer, keys in (
             ("max_orders_per_window", "/max_orders_per_window", _WINDOW_KEYS),
             ("kill_switch_rejections", "/kill_switch", _KILL_SWITCH_KEYS),
+            ("max_messages_per_window", "/max_messages_per_window", _WINDOW_KEYS),
+            ("max_fills_per_window", "/max_fills_per_window", _FILLS_KEYS),
         ):
             value = getattr(self, name)
             if value is None:
@@ -232,13 +351,34 @@ class RailsConfig:
                 raise RailsConfigError(
                     f"/{_escape(key)}", "has no value (null); omit the key to leave the rail off"
                 )
-        kwargs: dict[str, object] = {
-            k: v for k, v in data.items() if k not in ("max_orders_per_window", "kill_switch")
-        }
-        if "max_orders_per_window" in data:
-            kwargs["max_orders_per_window"] = _pair(
-                data["max_orders_per_window"], "/max_orders_per_window", _WINDOW_KEYS
-            )
+        paired = (
+            "max_orders_per_window",
+            "kill_switch",
+            "max_messages_per_window",
+            "max_fills_per_window",
+            "price_move_limit",
+            "credit_limit",
+            "duplicate_orders",
+        )
+        kwargs: dict[str, object] = {k: v for k, v in data.items() if k not in paired}
+        for key, keys in (
+            ("max_orders_per_window", _WINDOW_KEYS),
+            ("max_messages_per_window", _WINDOW_KEYS),
+            ("max_fills_per_window", _FILLS_KEYS),
+            ("price_move_limit", _MOVE_KEYS),
+        ):
+            if key in data:
+                kwargs[key] = _pair(data[key], f"/{key}", keys)
+        if "credit_limit" in data:
+            credit = _optional_keys(data["credit_limit"], "/credit_limit", ("threshold",))
+            kwargs["credit_limit"] = True
+            if "threshold" in credit:
+                kwargs["credit_threshold"] = credit["threshold"]
+        if "duplicate_orders" in data:
+            given = _optional_keys(data["duplicate_orders"], "/duplicate_orders", ("window_steps",))
+            if "window_steps" not in given:
+                raise RailsConfigError("/duplicate_orders/window_steps", "required")
+            kwargs["duplicate_orders_steps"] = given["window_steps"]
         if "kill_switch" in data:
             kwargs["kill_switch_rejections"] = _pair(
                 data["kill_switch"], "/kill_switch", _KILL_SWITCH_KEYS
@@ -263,4 +403,36 @@ class RailsConfig:
             rejections, window = self.kill_switch_rejections
             payload["kill_switch"] = {"rejections": rejections, "window_steps": window}
         payload["reference_prices"] = {s: str(p) for s, p in sorted(self.reference_prices.items())}
+        # The issue-12 controls, each only when on, in the plain-data shape users write.
+        if self.unbounded:
+            payload["unbounded"] = True
+        if self.credit_limit:
+            payload["credit_limit"] = (
+                {} if self.credit_threshold is None else {"threshold": str(self.credit_threshold)}
+            )
+        if self.duplicate_orders_steps is not None:
+            payload["duplicate_orders"] = {"window_steps": self.duplicate_orders_steps}
+        if self.max_messages_per_step is not None:
+            payload["max_messages_per_step"] = self.max_messages_per_step
+        for name, keys in (
+            ("max_messages_per_window", _WINDOW_KEYS),
+            ("max_fills_per_window", _FILLS_KEYS),
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                payload[name] = dict(zip(keys, value, strict=True))
+        if self.price_move_limit is not None:
+            pct, steps = self.price_move_limit
+            payload["price_move_limit"] = {"pct": str(pct), "steps": steps}
+        if self.require_strategy:
+            payload["require_strategy"] = True
+        if self.per_strategy:
+            payload["per_strategy"] = {
+                name: {k: v if isinstance(v, int) else str(v) for k, v in limits.items()}
+                for name, limits in sorted(self.per_strategy.items())
+            }
+        if self.kill_switch_mode != "block":
+            payload["kill_switch_mode"] = self.kill_switch_mode
+        if not self.cancel_on_breach:
+            payload["cancel_on_breach"] = False
         return payload
