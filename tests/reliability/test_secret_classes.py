@@ -63,6 +63,8 @@ def scenario(
     return (
         f"id: {id_}\ntitle: {q(title)}\nconfig:\n  allowlist: [AAPL]\n  max_steps: 10\n"
         f"{config_extra}{secrets_block(secrets_extra)}"
+        # no limits, no trading: the explicit declaration, unless the case sets its own rails
+        f"{'' if 'rails:' in config_extra else '  rails: {unbounded: true}' + chr(10)}"
         'broker:\n  reference_prices: {AAPL: "190.10"}\n'
         f"steps:\n{steps}{expect}"
     )
@@ -430,7 +432,7 @@ def test_a_token_symbol_keeps_its_position_and_reference_price(
     monkeypatch.chdir(tmp_path)
     text = (
         "id: token_symbol\ntitle: t\nconfig:\n  allowlist: [TOKEN/USDT, SECRET]\n  max_steps: 5\n"
-        "  rails: {reference_prices: {TOKEN/USDT: '2.50'}}\n"
+        "  rails: {unbounded: true, reference_prices: {TOKEN/USDT: '2.50'}}\n"
         'broker:\n  reference_prices: {TOKEN/USDT: "2.50", SECRET: "7.25"}\n'
         "steps:\n  - submit: [{id: o-1, symbol: TOKEN/USDT, side: buy, qty: '40'},"
         " {id: o-2, symbol: SECRET, side: sell, qty: '3'}]\n"
