@@ -32,7 +32,23 @@ def _load(path: Path) -> tuple[str, Scenario | ScenarioError]:
 
 def _collect() -> list:
     loaded = [_load(path) for path in discover_scenarios([ROOT / "scenarios"])]
-    return [pytest.param(outcome, id=scenario_id) for scenario_id, outcome in loaded]
+    # One file's error may quote another file's secret: every error knows every file's secrets.
+    secrets = [
+        value
+        for _, outcome in loaded
+        for value in (
+            outcome.secrets
+            if isinstance(outcome, ScenarioError)
+            else outcome.config.secrets.values()
+        )
+    ]
+    return [
+        pytest.param(
+            outcome.with_secrets(secrets) if isinstance(outcome, ScenarioError) else outcome,
+            id=scenario_id,
+        )
+        for scenario_id, outcome in loaded
+    ]
 
 
 @pytest.fixture

@@ -213,7 +213,7 @@ class Redactor:
     secret) skips values shorter than `MIN_REDACTABLE_LENGTH` and non-strings instead of raising.
     """
 
-    __slots__ = ("_patterns", "_screen", "values")
+    __slots__ = ("_min_length", "_patterns", "_screen", "values")
 
     def __init__(self, secret_values: Iterable[str] = (), *, lenient: bool = False) -> None:
         if isinstance(secret_values, str):
@@ -249,6 +249,8 @@ class Redactor:
         # is several times faster than an IGNORECASE one, and this runs on every audit string.
         folded = sorted({form.casefold() for form in ordered}, key=lambda f: (-len(f), f))
         self._screen = re.compile("|".join(map(re.escape, folded))) if folded else None
+        # An ASCII text shorter than every form holds none (ids, symbols, sides: most strings).
+        self._min_length = min(map(len, folded), default=0)
 
     def hides(self, text: str) -> bool:
         """Whether `text` holds a configured secret in any spelling redaction knows."""
@@ -282,6 +284,8 @@ class Redactor:
         Every occurrence of a value in `keep` (a digest the caller prints) is left as it is, so
         a hash is never altered by a secret that happens to match inside it.
         """
+        if not keep:
+            return self._redact_str(text)
         return self._redact_str(text, tuple(k for k in keep if k))
 
     def _redact_mapping(self, mapping: Mapping[object, object]) -> object:
@@ -329,7 +333,10 @@ class Redactor:
         return items if kind is list else tuple(items)
 
     def _redact_str(self, text: str, keep: tuple[str, ...] = ()) -> str:
-        if self._screen is None or self._screen.search(text.casefold()) is None:
+        screen = self._screen
+        if screen is None or (len(text) < self._min_length and text.isascii()):
+            return text
+        if screen.search(text.casefold()) is None:
             return text
         # Merge every occurrence of every form into covered spans, so overlapping or adjacent
         # secrets become one marker and leave no fragment of either behind.
