@@ -208,6 +208,20 @@ def test_a_weak_secret_is_refused_at_load_time_with_a_located_error(
     assert len(value) < 6 or value.strip() not in text
 
 
+def test_a_secret_in_the_scenario_id_is_refused_since_the_id_names_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    secret = "prod_key-2026x"  # strong, and a valid id: it would name the evidence file
+    text = scenario(id_=f"run_{secret}", secrets_extra=f"    desk_key: {q(secret.upper())}\n")
+    Path("id.yaml").write_text(text, "utf-8")
+    code, out = cli(capsys, "scenario", "run", "id.yaml", "--evidence-dir", "ev")
+    assert code == 2
+    assert "id.yaml:1:5: error: the scenario id holds the configured secret 'desk_key'" in out
+    assert not fragment_leaks(out, {"s": secret})
+    assert not Path("ev").exists()
+
+
 def test_the_strength_rule_accepts_the_library_and_canary_secrets() -> None:
     for value in [*SECRETS.values(), "sk-canary-7f3a9c1e", "pw-canary/+x9=q", "sk-canary-0001"]:
         assert secret_weakness(value) is None, value

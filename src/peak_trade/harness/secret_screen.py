@@ -176,7 +176,23 @@ def secret_strength_problems(doc: object) -> list[Problem]:
     if not isinstance(secrets, Mapping):
         return []
     problems: list[Problem] = []
+    scenario_id = data.get("id") if isinstance(data, Mapping) else None
     for name, value in secrets.items():
+        if (
+            isinstance(scenario_id, str)
+            and isinstance(value, str)
+            and secret_weakness(value) is None
+            and value.casefold() in scenario_id.casefold()
+        ):
+            # The id names the snapshot, audit and evidence files: a file name cannot be redacted.
+            line, col = doc.locate(("id",))  # type: ignore[attr-defined]
+            message = (
+                f"the scenario id holds the configured secret '{name}'; the id names the "
+                "snapshot, audit and evidence files, so it must not (the id is not shown)"
+            )
+            problems.append(
+                Problem(file=doc.path, line=line, col=col, message=message, json_path="/id")  # type: ignore[attr-defined]
+            )
         if not isinstance(value, str) or not SECRET_NAME.fullmatch(str(name)):
             continue  # the schema reports a value that is not a string, or a bad name
         reason = secret_weakness(value)
