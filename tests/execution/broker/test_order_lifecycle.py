@@ -28,6 +28,7 @@ from peak_trade.execution.broker.order_lifecycle import (
     TRANSITIONS,
     Refusal,
     allowed_exec_types,
+    explain,
     is_closed,
     is_overfill,
     judge,
@@ -57,7 +58,7 @@ class Order:
     def after(self, report: ExecutionReport, status: OrderStatus) -> Order:
         executions = self.executions
         x = report.exec_type
-        if x is X.TRADE and not (report.poss_resend and report.cum_qty < self.cum_qty):
+        if x is X.TRADE:
             executions = (*executions, (report.exec_id, report.last_qty, report.last_px or PX))
         elif x is X.TRADE_CANCEL:
             executions = tuple(e for e in executions if e[0] != report.exec_ref_id)
@@ -68,8 +69,6 @@ class Order:
             )
         if x in (X.CANCEL_REJECTED, X.REPLACE_REJECTED):
             return replace(self, status=status)
-        if x is X.TRADE and report.poss_resend and report.cum_qty < self.cum_qty:
-            return self
         return replace(
             self,
             status=status,
@@ -232,6 +231,7 @@ def test_every_status_and_exec_type_pair(before: OrderStatus, exec_type: ExecTyp
         for order in BEFORE[before]:
             for report in candidates(order, exec_type, to):
                 verdict = judge(order, report)
+                assert verdict == explain(order, report)  # the fast path agrees with the full one
                 unknown_reject = (
                     exec_type in (X.CANCEL_REJECTED, X.REPLACE_REJECTED) and to is S.REJECTED
                 )
@@ -357,6 +357,12 @@ CONTRADICTIONS = [
         "trade_moves_cum_by_other_than_last",
         PF,
         rpt(X.TRADE, S.PARTIALLY_FILLED, 70, 30, last=20),
+        "trade_moves_cum",
+    ),
+    (
+        "resent_trade_below_the_books_cum",
+        PF,
+        rpt(X.TRADE, S.PARTIALLY_FILLED, 20, 80, last=20, poss_resend=True),
         "trade_moves_cum",
     ),
     ("ack_moves_cum", NEW, rpt(X.NEW, S.PARTIALLY_FILLED, 30, 70), "transition"),
@@ -676,6 +682,7 @@ def test_property_accepted_sequences_keep_every_fix_invariant(
     for n in range(12):  # bounded
         report = data.draw(report_for(order, n), label=f"report {n}")
         verdict = judge(order, report)
+        assert verdict == explain(order, report)
         if isinstance(verdict, Refusal):
             continue  # the order is unchanged: the fold below is skipped
         unknown_reject = (
