@@ -16,10 +16,13 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from peak_trade.cli.main import main
 from peak_trade.execution.live.redaction import REDACTED, Redactor, is_sensitive_key
@@ -511,3 +514,44 @@ def test_pytest_collection_and_failure_text_hold_no_secret(tmp_path: Path) -> No
     assert "'broker_pin' must be a string" in output
     assert "refused_orders" in output
     assert not fragment_leaks(output, ALL), output
+
+
+# --- 9. generated: any strong secret, pasted into any typed field ------------------------------
+
+FIELDS = {
+    "order type": "  - submit: {{id: o-1, symbol: AAPL, side: buy, qty: '1', type: {v}}}\n",
+    "side": "  - submit: {{id: o-1, symbol: AAPL, side: {v}, qty: '1'}}\n",
+    "quantity": "  - submit: {{id: o-1, symbol: AAPL, side: buy, qty: {v}}}\n",
+    "limit price": (
+        "  - submit: {{id: o-1, symbol: AAPL, side: buy, qty: '1', type: limit,"
+        " limit_price: {v}}}\n"
+    ),
+    "symbol": "  - submit: {{id: o-1, symbol: {v}, side: buy, qty: '1'}}\n",
+    "stop mode": "  - stop: {{mode: {v}, reason: done}}\n",
+    "run count": "  - run: {v}\n",
+    "unknown key": "  - {{{v}: 1}}\n",
+    "cancel list": "  - cancel: [{v}, {v}, 3]\n",
+    "reference price": "  - reference_prices: {{AAPL: {v}}}\n",
+}
+generated_secrets = st.text(
+    alphabet=st.sampled_from("abcxyzABCXYZ0189-_/+=|`'\" \\?#:{}[],&*!%@é"),
+    min_size=12,
+    max_size=40,
+).filter(lambda s: secret_weakness(s) is None)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(secret=generated_secrets, field=st.sampled_from(sorted(FIELDS)), long=st.booleans())
+def test_a_generated_secret_in_a_typed_field_never_reaches_the_message(secret, field, long):
+    value = ("padding " * 6 + secret) if long else secret  # long: a value cut short when quoted
+    steps = FIELDS[field].format(v=json.dumps(value, ensure_ascii=False))
+    text = scenario(secrets_extra=f"    generated: {json.dumps(secret, ensure_ascii=False)}\n")
+    text = text.replace("steps:\n", f"steps:\n{steps}", 1)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "generated.yaml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ScenarioError) as caught:
+            load_scenario(path)
+    message = str(caught.value) + repr(caught.value.problems)
+    assert re.search(r"generated\.yaml:\d+:\d+: error: ", message), message
+    assert not fragment_leaks(message, {"generated": secret}), message
