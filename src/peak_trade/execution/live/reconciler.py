@@ -132,6 +132,21 @@ STATUS_COMPATIBLE: dict[tuple[OrderStatus, OrderStatus], str] = {
     (S.PENDING_REPLACE, S.PENDING_REPLACE): "agree",
     (S.PENDING_REPLACE, S.NEW): "the replace's answer is in flight",
     (S.PENDING_REPLACE, S.PARTIALLY_FILLED): "the replace's answer is in flight",
+    # the working statuses of the FIX order lifecycle beyond these (order_lifecycle.py)
+    (S.NEW, S.STOPPED): "the guarantee is in flight",
+    (S.PARTIALLY_FILLED, S.STOPPED): "the guarantee is in flight",
+    (S.STOPPED, S.STOPPED): "agree",
+    (S.STOPPED, S.PENDING_CANCEL): "our cancel's pending report is in flight",
+    (S.NEW, S.SUSPENDED): "the suspension is in flight",
+    (S.PARTIALLY_FILLED, S.SUSPENDED): "the suspension is in flight",
+    (S.SUSPENDED, S.SUSPENDED): "agree",
+    (S.SUSPENDED, S.NEW): "the reinstatement is in flight",
+    (S.SUSPENDED, S.PARTIALLY_FILLED): "the reinstatement is in flight",
+    (S.NEW, S.DONE_FOR_DAY): "the done-for-day report of a GTC order is in flight",
+    (S.PARTIALLY_FILLED, S.DONE_FOR_DAY): "the done-for-day report of a GTC order is in flight",
+    (S.DONE_FOR_DAY, S.DONE_FOR_DAY): "agree (a GTC order done for the day, open on both sides)",
+    (S.DONE_FOR_DAY, S.NEW): "the next day's restatement is in flight",
+    (S.DONE_FOR_DAY, S.PARTIALLY_FILLED): "the next day's restatement is in flight",
 }
 
 
