@@ -1,14 +1,13 @@
 """B5 harness: pytest over generated small scenarios vs trivial tests, the CLI, one small case.
 
 Everything is generated in a temporary directory, never in the repository's scenarios/: the
-scenarios, a verbatim copy of tests/test_scenarios.py (its ROOT is then the temporary directory),
-the pytest settings copied from pyproject.toml, and the snapshots (recorded once, untimed, by
-`pytest --snapshot-update`).
+scenarios, a pyproject.toml whose `[tool.peak_trade]` table turns the pytest plugin on (each
+scenario is then an item, as in any repository that adopts peak_trade), the pytest settings copied
+from pyproject.toml, and the snapshots (recorded once, untimed, by `pytest --snapshot-update`).
 """
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from benchmarks.core import REPO, Figure, Settings, ratio, repeat, skipped, spread, wall
 
+SNAPSHOT_DIR = "tests/__snapshots__/scenarios"
 ORDERS = 10  # per scenario: one per step, then a last step that fills and stops
 # Passive limit orders (buy 190.00, sell 190.20) that never cross each other, so the default
 # rails (self-trade prevention included) accept every one.
@@ -73,7 +73,9 @@ def make_scenario_project(root: Path, count: int) -> None:
     (root / "tests").mkdir()
     for index in range(count):
         (root / "scenarios" / f"bench_{index:04d}.yaml").write_text(scenario_text(index))
-    shutil.copy(REPO / "tests" / "test_scenarios.py", root / "tests" / "test_scenarios.py")
+    (root / "pyproject.toml").write_text(
+        f'[tool.peak_trade]\nscenarios = ["scenarios"]\nsnapshot_dir = "{SNAPSHOT_DIR}"\n'
+    )
     (root / "pytest.ini").write_text(pytest_ini())
 
 
@@ -141,7 +143,7 @@ def run(settings: Settings, count: int, loops: int, nautilus: str | None) -> lis
             )
         )
         one = scen / "scenarios" / "bench_0000.yaml"
-        snapshots = scen / "tests" / "__snapshots__" / "test_scenarios"
+        snapshots = scen / SNAPSHOT_DIR
         args = {"path": str(one), "snapshot_dir": str(snapshots), "loops": loops}
         runs = repeat(settings, "benchmarks.b5_harness:small_case", args)
         small = spread("b5_small_case_ms", ORDERS, [1e3 * r["median_s"] for r in runs], "ms")

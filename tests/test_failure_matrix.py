@@ -25,12 +25,13 @@ import pytest
 from peak_trade.harness.discovery import discover_scenarios
 from peak_trade.harness.errors import ScenarioError
 from peak_trade.harness.model import Scenario, load_scenario
+from peak_trade.harness.project_config import load_project_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "failure-matrix.md"
 MATRIX_DIR = ROOT / "scenarios" / "failure_matrix"
 RAILS_DIR = ROOT / "scenarios" / "rails"
-SNAPSHOT_DIR = ROOT / "tests" / "__snapshots__" / "test_scenarios"
+SNAPSHOT_DIR = load_project_config(ROOT).snapshot_dir  # [tool.peak_trade] snapshot_dir
 LINK = re.compile(r"^\[`(?P<id>[a-z0-9][a-z0-9_-]*)`\]\((?P<target>[^)\s]+)\)$")
 
 # Always-on rails that no scenario can show, and why (each reason is checked below).
@@ -208,10 +209,7 @@ def test_always_on_rails_without_a_scenario_cannot_be_written_as_one(
 def _snapshot_records(sid: str) -> list[dict]:
     stored = SNAPSHOT_DIR / f"{sid}.json"
     if not stored.is_file():
-        pytest.fail(
-            f"{stored.name} is missing: run pytest tests/test_scenarios.py -k {sid} "
-            "--snapshot-update"
-        )
+        pytest.fail(f"{stored.name} is missing: run pytest scenarios -k {sid} --snapshot-update")
     return json.loads(stored.read_text(encoding="utf-8"))["records"]
 
 

@@ -22,12 +22,13 @@ from peak_trade.execution.live.intents import SubmitIntent
 from peak_trade.harness.discovery import discover_scenarios
 from peak_trade.harness.errors import ScenarioError
 from peak_trade.harness.model import Scenario, load_scenario
+from peak_trade.harness.project_config import load_project_config
 from peak_trade.harness.verdict import Verdict, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_DIR = ROOT / "scenarios"
 SCHEMA = ROOT / "schemas" / "scenario.schema.json"
-SNAPSHOT_DIR = ROOT / "tests" / "__snapshots__" / "test_scenarios"
+SNAPSHOT_DIR = load_project_config(ROOT).snapshot_dir  # [tool.peak_trade] snapshot_dir
 MODELINE = re.compile(r"# yaml-language-server: \$schema=(?P<path>\S+)")
 REDACTED = "[REDACTED]"
 MIN_LIBRARY_SIZE = 20

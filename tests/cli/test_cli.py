@@ -23,7 +23,8 @@ from peak_trade.execution.live.audit_verify import verify_file
 from peak_trade.execution.live.redaction import REDACTED
 from peak_trade.harness.evidence import evidence_filename, parse_digests, today
 from peak_trade.harness.model import load_scenario
-from peak_trade.harness.snapshot import DEFAULT_SNAPSHOT_DIR, snapshot_path
+from peak_trade.harness.project_config import DEFAULTS
+from peak_trade.harness.snapshot import snapshot_path
 from peak_trade.harness.verdict import evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +34,8 @@ _HAPPY_SOURCE = Path(__file__).resolve().parents[2] / "scenarios" / f"{HAPPY_ID}
 HAPPY_RECORDS = len(evaluate(load_scenario(_HAPPY_SOURCE), snapshot_dir=None).result.audit_lines)
 HAPPY = f"scenarios/{HAPPY_ID}.yaml"
 HAPPY_EVIDENCE = f"evidence/{evidence_filename(HAPPY_ID, today())}"
+# The tree has no pyproject.toml, so the CLI uses the default snapshot folder.
+DEFAULT_SNAPSHOT_DIR = Path(str(DEFAULTS["snapshot_dir"]))
 
 
 @pytest.fixture
@@ -100,7 +103,7 @@ def test_console_script_entry_point_runs_in_process(capsys):
     [
         [],
         ["scenario"],
-        ["scenario", "validate"],
+        ["scenario", "validate", "--no-such-flag"],
         ["scenario", "run", "--no-such-flag", "x"],
         ["frobnicate"],
         ["audit", "verify"],
@@ -366,7 +369,7 @@ def test_new_writes_a_template_that_validates_and_passes(tree, capsys):
     assert (code, err) == (0, "")
     path = Path("scenarios/partial_fill.yaml")
     assert out.startswith(f"wrote {path.as_posix()}\n")
-    assert "pytest tests/test_scenarios.py --snapshot-update" in out
+    assert "run `pytest --snapshot-update` to record it" in out
     text = path.read_text(encoding="utf-8")
     assert text.splitlines()[0] == "# yaml-language-server: $schema=../schemas/scenario.schema.json"
     for key in ("id", "title", "description", "tags", "config", "broker", "steps", "expect"):
@@ -389,7 +392,10 @@ def test_new_refuses_to_overwrite(tree, capsys):
     assert (code, out) == (2, "")
     assert "scenarios/mine.yaml already exists" in err
     assert Path("scenarios/mine.yaml").read_text(encoding="utf-8") == "# my edits\n"
-    assert sorted(p.name for p in Path("scenarios").iterdir()) == [f"{HAPPY_ID}.yaml", "mine.yaml"]
+    assert sorted(p.name for p in Path("scenarios").glob("*.yaml")) == [
+        f"{HAPPY_ID}.yaml",
+        "mine.yaml",
+    ]
 
 
 @pytest.mark.parametrize("bad_id", ["Bad", "-dash", "_under", "has space", "", "a" * 65, "x/y"])
@@ -397,7 +403,7 @@ def test_new_refuses_a_bad_id(tree, capsys, bad_id):
     code, out, err = cli(capsys, "scenario", "new", "--", bad_id)
     assert (code, out) == (2, "")
     assert err.startswith("peak-trade: invalid scenario id")
-    assert sorted(p.name for p in Path("scenarios").iterdir()) == [f"{HAPPY_ID}.yaml"]
+    assert sorted(p.name for p in Path("scenarios").glob("*.yaml")) == [f"{HAPPY_ID}.yaml"]
 
 
 @pytest.mark.parametrize("scenario_id", ["123", "no", "null", "0755"])

@@ -97,7 +97,7 @@ def test_the_parser_for_one_command_parses_as_the_whole_parser(argv: list[str]) 
 
 
 ERRORS = [
-    ["scenario", "validate"],
+    ["scenario", "validate", "--bogus"],
     ["scenario", "validat", "x"],
     ["scenario"],
     ["audit", "verify"],

@@ -10,11 +10,12 @@ import pytest
 
 from peak_trade.execution.live import audit
 from peak_trade.harness.model import load_scenario
+from peak_trade.harness.project_config import load_project_config
 from peak_trade.harness.verdict import evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "happy_path_full_fills.yaml"
-SNAPSHOTS = ROOT / "tests" / "__snapshots__" / "test_scenarios"
+SNAPSHOTS = load_project_config(ROOT).snapshot_dir  # [tool.peak_trade] snapshot_dir
 
 
 def test_the_scenario_passes_with_a_healthy_audit_file(tmp_path: Path) -> None:

@@ -24,10 +24,11 @@ import pytest
 from peak_trade.cli.main import main
 from peak_trade.execution.live.audit import FORMAT, GENESIS_HASH, canonical_json, encode_record
 from peak_trade.execution.live.audit_verify import verify_file, verify_lines
+from peak_trade.harness.project_config import load_project_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "happy_path_full_fills.yaml"
-SNAPSHOTS = ROOT / "tests" / "__snapshots__" / "test_scenarios"
+SNAPSHOTS = load_project_config(ROOT).snapshot_dir  # [tool.peak_trade] snapshot_dir
 DOC = ROOT / "docs" / "audit-format.md"
 MASKS = (0x01, 0x20, 0x80)  # a low bit; 0x20 upper-cases hex digits; 0x80 breaks UTF-8
 

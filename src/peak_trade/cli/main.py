@@ -19,7 +19,7 @@ from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, Context, PathProb
 from peak_trade.cli.output import err, reset_screen, screen_secrets
 from peak_trade.harness.discovery import DiscoveryError
 from peak_trade.harness.errors import ScenarioError
-from peak_trade.harness.snapshot import DEFAULT_SNAPSHOT_DIR
+from peak_trade.harness.project_config import ConfigError, ProjectConfig, load_project_config
 
 Handler = Callable[[argparse.Namespace, Context], int]
 
@@ -50,6 +50,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     for name, (help_text, commands) in _COMMANDS.items():
         group_parser = groups.add_parser(name, help=help_text)
+        if callable(commands):  # a command of its own, without subcommands
+            if group in (None, name):
+                commands(group_parser)
+            continue
         actions = group_parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
         for command_name, (command_help, configure) in commands.items():
             if group in (None, name) and command in (None, command_name):
@@ -63,37 +67,56 @@ def _reachable(argv: Sequence[str]) -> tuple[str | None, str | None]:
         return None, None
     group = argv[0]
     commands = _COMMANDS[group][1]
+    if callable(commands):
+        return group, None
     return group, (argv[1] if len(argv) > 1 and argv[1] in commands else None)
 
 
+_PATHS_HELP = "files or folders (default: [tool.peak_trade] scenarios, else scenarios)"
+
+
+def _paths_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH", help=_PATHS_HELP)
+
+
 def _scenario_list(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "paths", nargs="*", default=["scenarios"], metavar="PATH", help="default: scenarios"
-    )
+    _paths_argument(parser)
     parser.set_defaults(handler=_lazy("validate_cmds", "cmd_list"))
 
 
 def _scenario_validate(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    _paths_argument(parser)
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="also check the library conventions (docs/scenarios.md, 'Strict mode')",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON object per file per line, on stdout"
+    )
     parser.set_defaults(handler=_lazy("validate_cmds", "cmd_validate"))
 
 
 def _scenario_run(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    _paths_argument(parser)
     parser.add_argument(
-        "--audit-dir", type=Path, metavar="DIR", help="write each audit trail to DIR/<id>.jsonl"
+        "--audit-dir",
+        type=Path,
+        metavar="DIR",
+        help="write each audit trail to DIR/<id>.jsonl (default: [tool.peak_trade] audit_dir)",
     )
     parser.add_argument(
         "--evidence-dir",
         type=Path,
-        default=Path("evidence"),
         metavar="DIR",
-        help="where PASS evidence goes (default: evidence)",
+        help="where PASS evidence goes (default: [tool.peak_trade] evidence_dir, else evidence)",
     )
     parser.add_argument(
         "--operator", metavar="NAME", help="who ran the rehearsal, for the evidence"
     )
-    parser.add_argument("--json", action="store_true", help="one JSON object per scenario per line")
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON object per file or scenario per line"
+    )
     _snapshot_dir_option(parser)
     parser.set_defaults(handler=_lazy("scenario_cmds", "cmd_run"))
 
@@ -101,7 +124,10 @@ def _scenario_run(parser: argparse.ArgumentParser) -> None:
 def _scenario_new(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", metavar="ID", help="the scenario id, e.g. partial_fill_then_cancel")
     parser.add_argument(
-        "--dir", type=Path, default=Path("scenarios"), metavar="DIR", help="default: scenarios"
+        "--dir",
+        type=Path,
+        metavar="DIR",
+        help="default: the first [tool.peak_trade] scenarios path, else scenarios",
     )
     parser.add_argument("--stdout", action="store_true", help="print the template, write no file")
     parser.set_defaults(handler=_lazy("scenario_cmds", "cmd_new"))
@@ -128,9 +154,22 @@ def _evidence_verify(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=_lazy("verify_cmds", "cmd_evidence_verify"))
 
 
+def _config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=_lazy("project_cmds", "cmd_config"))
+
+
+def _schema(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--output", type=Path, metavar="FILE", help="write it to FILE instead of stdout"
+    )
+    parser.set_defaults(handler=_lazy("project_cmds", "cmd_schema"))
+
+
 _Configure = Callable[[argparse.ArgumentParser], None]
-# group -> (help, command -> (help, how to configure its parser)), in the order help lists them.
-_COMMANDS: dict[str, tuple[str, dict[str, tuple[str, _Configure]]]] = {
+# group -> (help, command -> (help, how to configure its parser)), in the order help lists them;
+# a group that is a command of its own has its configure function instead of a command table.
+_COMMANDS: dict[str, tuple[str, dict[str, tuple[str, _Configure]] | _Configure]] = {
     "scenario": (
         "list, validate, run or create scenarios",
         {
@@ -156,6 +195,8 @@ _COMMANDS: dict[str, tuple[str, dict[str, tuple[str, _Configure]]]] = {
             )
         },
     ),
+    "config": ("print the resolved [tool.peak_trade] settings and where each came from", _config),
+    "schema": ("print or write the scenario JSON Schema (for editors)", _schema),
 }
 
 
@@ -174,10 +215,44 @@ def _snapshot_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--snapshot-dir",
         type=Path,
-        default=DEFAULT_SNAPSHOT_DIR,
         metavar="DIR",
-        help=f"stored snapshots (default: {DEFAULT_SNAPSHOT_DIR.as_posix()}); never written",
+        help="stored snapshots (default: [tool.peak_trade] snapshot_dir); never written",
     )
+
+
+# argparse attribute -> (config key, the flag that overrides it)
+_CONFIGURED = {
+    "paths": ("scenarios", "command line PATH"),
+    "snapshot_dir": ("snapshot_dir", "--snapshot-dir"),
+    "audit_dir": ("audit_dir", "--audit-dir"),
+    "evidence_dir": ("evidence_dir", "--evidence-dir"),
+}
+
+
+def _apply_config(args: argparse.Namespace) -> None:
+    """Fill each path option not given on the command line from the project config."""
+    config: ProjectConfig = load_project_config()
+    for attribute, (key, flag) in _CONFIGURED.items():
+        if hasattr(args, attribute):
+            config = config.override(key, getattr(args, attribute) or None, flag)
+    args.config = config
+    shown = _shown_path
+    if hasattr(args, "paths"):
+        args.paths = [str(shown(p)) for p in config.scenarios]
+    for attribute in ("snapshot_dir", "evidence_dir"):
+        if hasattr(args, attribute):
+            setattr(args, attribute, shown(getattr(config, attribute)))
+    if hasattr(args, "audit_dir"):
+        args.audit_dir = None if config.audit_dir is None else shown(config.audit_dir)
+    if hasattr(args, "dir") and args.dir is None:
+        args.dir = shown(config.scenarios[0])
+
+
+def _shown_path(path: Path) -> Path:
+    """`path` as the commands show it: relative to the working directory when under it."""
+    from peak_trade.cli.output import display_path
+
+    return Path(display_path(path))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -188,13 +263,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = build_parser(argv).parse_args(argv)
         except SystemExit as exc:  # argparse: usage errors exit 2, --help/--version exit 0
             return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+        _apply_config(args)
         return int(args.handler(args, ctx))
     except ScenarioError as error:
         screen_secrets(error.secrets)
         for problem in error.problems:
             err(problem.format())
         return EXIT_BAD_INPUT
-    except (DiscoveryError, PathProblem) as exc:
+    except (DiscoveryError, PathProblem, ConfigError) as exc:
         err(f"{PROG}: {exc}")
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # stdout closed early (`| head`): stop quietly

@@ -21,7 +21,7 @@ from peak_trade.cli.output import (
     screened,
     table,
 )
-from peak_trade.cli.template import id_problem, render_template
+from peak_trade.cli.template import id_problem, render_template, schema_location
 from peak_trade.cli.validate_cmds import load_all, no_files, report_problems
 from peak_trade.execution.live.session import build_redactor
 from peak_trade.harness.evidence import (
@@ -162,7 +162,8 @@ def cmd_new(args: argparse.Namespace, ctx: Context) -> int:
         err(f"peak-trade: {problem}")
         return EXIT_BAD_INPUT
     target_dir: Path = args.dir
-    text = render_template(scenario_id, target_dir=target_dir)
+    schema = schema_location(target_dir, args.config.root)
+    text = render_template(scenario_id, target_dir=target_dir, schema=schema)
     _check_template(text, scenario_id)
     if args.stdout:
         out(text.rstrip("\n"))
@@ -179,9 +180,15 @@ def cmd_new(args: argparse.Namespace, ctx: Context) -> int:
     out(f"wrote {shown}")
     out(f"  check it: peak-trade scenario validate {shlex.quote(shown)}")
     out(
-        "  it has no snapshot yet: run `pytest tests/test_scenarios.py --snapshot-update` "
-        "to record it, review it, and commit both"
+        "  it has no snapshot yet: run `pytest --snapshot-update` to record it, review it, "
+        "and commit both"
     )
+    if not schema.is_file():  # the modeline names a file the project does not have yet
+        shown_schema = shlex.quote(display_path(schema))
+        out(
+            f"  its editor modeline names {display_path(schema)}, which does not exist yet: "
+            f"write it with `peak-trade schema --output {shown_schema}`"
+        )
     return EXIT_OK
 
 

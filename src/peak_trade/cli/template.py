@@ -20,7 +20,7 @@ _TEMPLATE = """\
 # The line above lets editors complete and check every key against the schema.
 #   check it:     peak-trade scenario validate {path}
 #   run it:       peak-trade scenario run {path}
-#   snapshot it:  pytest tests/test_scenarios.py --snapshot-update  (review and commit the JSON)
+#   snapshot it:  pytest --snapshot-update  (review and commit the JSON it writes)
 # Write prices and quantities as quoted decimals ("190.10"): exact, never binary floats.
 
 # Unique id (lower case, digits, _ and -): names the snapshot, the audit file and the evidence.
@@ -98,21 +98,22 @@ def id_problem(scenario_id: str) -> str | None:
     return None
 
 
-def schema_reference(target_dir: Path) -> str:
-    """Path of the scenario schema relative to `target_dir`, in the form editors expect.
-
-    The schema is looked for in `target_dir` and its parents (a repository layout), else it is
-    assumed at `schemas/` under the working directory.
-    """
+def schema_location(target_dir: Path, root: Path) -> Path:
+    """Where the modeline of a scenario in `target_dir` should point: the nearest
+    `schemas/scenario.schema.json` in `target_dir` or a parent up to the project `root`, else the
+    project's own `schemas/scenario.schema.json` (which `peak-trade schema --output` writes)."""
     start = Path(os.path.abspath(target_dir))
-    schema = next(
-        (
-            base / SCHEMA_RELATIVE
-            for base in (start, *start.parents)
-            if (base / SCHEMA_RELATIVE).is_file()
-        ),
-        Path.cwd() / SCHEMA_RELATIVE,
-    )
+    top = Path(os.path.abspath(root))
+    bases = [start, *start.parents]
+    if top in bases:
+        bases = bases[: bases.index(top) + 1]
+    found = (base / SCHEMA_RELATIVE for base in bases if (base / SCHEMA_RELATIVE).is_file())
+    return next(found, top / SCHEMA_RELATIVE)
+
+
+def schema_reference(target_dir: Path, schema: Path) -> str:
+    """`schema` relative to `target_dir`, in the form editors expect."""
+    start = Path(os.path.abspath(target_dir))
     try:
         return Path(os.path.relpath(schema, start)).as_posix()
     except ValueError:  # another drive (Windows): no relative path exists
@@ -129,6 +130,7 @@ def yaml_id(scenario_id: str) -> str:
     return f'"{scenario_id}"'
 
 
-def render_template(scenario_id: str, *, target_dir: Path) -> str:
+def render_template(scenario_id: str, *, target_dir: Path, schema: Path) -> str:
     path = (Path(target_dir) / f"{scenario_id}.yaml").as_posix()
-    return _TEMPLATE.format(schema=schema_reference(target_dir), id=yaml_id(scenario_id), path=path)
+    reference = schema_reference(target_dir, schema)
+    return _TEMPLATE.format(schema=reference, id=yaml_id(scenario_id), path=path)

@@ -46,14 +46,14 @@ def load_all(paths: Sequence[str], *, check_duplicates: bool) -> Loaded:
         screen_secrets(scenario.config.secrets.values())
         first = first_with_id.setdefault(scenario.id, scenario.path)
         if check_duplicates and first != scenario.path:
-            problems.append(_duplicate_id(scenario, first))
+            problems.append(duplicate_id_problem(scenario, first))
             invalid += 1
             continue
         scenarios.append(scenario)
     return Loaded(files=shown, scenarios=scenarios, problems=problems, invalid=invalid)
 
 
-def _duplicate_id(scenario: Scenario, first: str) -> Problem:
+def duplicate_id_problem(scenario: Scenario, first: str) -> Problem:
     try:
         line, col = load_scenario_file(scenario.path).locate(["id"])
     except ScenarioError:  # the file changed since it loaded

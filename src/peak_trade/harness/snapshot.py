@@ -2,7 +2,8 @@
 
 One JSON file per scenario: the chain head and count (so any byte change shows), then one
 canonical record per line without `hash`/`prev` (so a diff shows what changed, not a cascade of
-hashes). pytest writes these files through syrupy (`pytest_support`); the CLI only reads them.
+hashes). The pytest plugin (`pytest_plugin`) writes and prunes these files; the CLI only reads
+them. Both find them in `[tool.peak_trade] snapshot_dir` (project_config.py).
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from peak_trade.harness.expectations import Mismatch
 
-# The CLI reads DEFAULT_SNAPSHOT_DIR for every command, so what only rendering and comparing need
-# (the audit encoder, difflib, Mismatch) is imported by the functions that use it.
+# The pytest plugin imports this module for every scenario item, so what only rendering and
+# comparing need (the audit encoder, difflib, Mismatch) is imported by the functions that use it.
 
-# Where syrupy's single-file layout puts tests/test_scenarios.py's snapshots.
-DEFAULT_SNAPSHOT_DIR = Path("tests") / "__snapshots__" / "test_scenarios"
 SNAPSHOT_SUFFIX = ".json"
 MAX_DIFF_LINES = 60
 HEADER_LINES = 5  # "{", scenario, count, head, "records": [ -- then one line per record

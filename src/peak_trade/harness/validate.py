@@ -29,7 +29,7 @@ from peak_trade.harness.decimal_validator import _fast_valid, _mark_checked, _va
 from peak_trade.harness.errors import Problem
 from peak_trade.harness.loader import LoadedDocument
 
-__all__ = ["CHECKED_SCHEMA_SHA256", "load_schema", "validate_document"]
+__all__ = ["CHECKED_SCHEMA_SHA256", "load_schema", "schema_bytes", "validate_document"]
 
 SCHEMA_NAME = "scenario.schema.json"
 _REPO_SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / SCHEMA_NAME
@@ -39,6 +39,12 @@ _REPO_SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / SCHEMA_NAME
 CHECKED_SCHEMA_SHA256 = "de01deed9834f2035af846b53211b531d2d1b8b4874a30b22f5242a1f656a66d"
 
 
+def schema_bytes() -> bytes:
+    """The exact bytes of the scenario schema: the packaged copy, else the repository's."""
+    packaged = importlib.resources.files("peak_trade.harness") / SCHEMA_NAME
+    return (packaged if packaged.is_file() else _REPO_SCHEMA).read_bytes()
+
+
 @functools.cache
 def load_schema(path: Path | None = None) -> dict[str, Any]:
     """The scenario schema: the packaged copy, else `<repo>/schemas/scenario.schema.json`.
@@ -46,11 +52,7 @@ def load_schema(path: Path | None = None) -> dict[str, Any]:
     Cached per argument; treat the returned dict as read-only (validators are cached per schema
     object, so a schema mutated in place would keep its old validator).
     """
-    if path is None:
-        packaged = importlib.resources.files("peak_trade.harness") / SCHEMA_NAME
-        raw = (packaged if packaged.is_file() else _REPO_SCHEMA).read_bytes()
-    else:
-        raw = Path(path).read_bytes()
+    raw = schema_bytes() if path is None else Path(path).read_bytes()
     schema: dict[str, Any] = json.loads(raw.decode("utf-8"))
     if hashlib.sha256(raw).hexdigest() == CHECKED_SCHEMA_SHA256:
         _mark_checked(schema)
