@@ -1,6 +1,6 @@
 """The scenario library as a whole: coverage, file conventions, snapshots, and redaction.
 
-tests/test_scenarios.py runs each scenario and compares its audit trail with its snapshot; this
+the pytest plugin runs each scenario and compares its audit trail with its snapshot; this
 file checks what no single scenario can: that the required behaviours are all covered, that
 every file follows the library's conventions (schema modeline, file name == id, unique ids), that
 snapshots and scenarios match one to one, and that planted secrets never leave a run, in any of
@@ -266,7 +266,7 @@ def _secret_scenarios() -> list[Path]:
         try:
             if _load(path).config.secrets:
                 found.append(path)
-        except ScenarioError:  # reported by test_scenarios.py and by the tests above
+        except ScenarioError:  # reported by the scenario items and by the tests above
             continue
     return found
 

@@ -24,12 +24,13 @@ ENGINE = [
     "peak_trade.harness.runner",
     "peak_trade.harness.verdict",
     "peak_trade.harness.evidence",
-    "peak_trade.harness.pytest_support",
+    "peak_trade.harness.pytest_plugin",
     "peak_trade.execution.live.orchestrator",
     "peak_trade.execution.live.session",
     "peak_trade.execution.live.audit",
     "peak_trade.cli.scenario_cmds",
     "syrupy",
+    "pytest",
 ]
 # Only for explaining errors.
 EXPLAINING = ["jsonschema", "peak_trade.harness.schema_problems"]
