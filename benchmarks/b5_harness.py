@@ -17,7 +17,7 @@ from pathlib import Path
 
 from benchmarks.core import REPO, Figure, Settings, ratio, repeat, skipped, spread, wall
 
-SNAPSHOT_DIR = "tests/__snapshots__/scenarios"
+SNAPSHOT_DIR = "snapshots"
 ORDERS = 10  # per scenario: one per step, then a last step that fills and stops
 # Passive limit orders (buy 190.00, sell 190.20) that never cross each other, so the default
 # rails (self-trade prevention included) accept every one.

@@ -23,7 +23,7 @@ def test_defaults_without_a_pyproject(tmp_path: Path) -> None:
     config = load_project_config(tmp_path)
     assert (config.pyproject, config.configured, config.root) == (None, False, tmp_path)
     assert config.scenarios == (tmp_path / "scenarios",)
-    assert config.snapshot_dir == tmp_path / "scenarios" / "__snapshots__"
+    assert config.snapshot_dir == tmp_path / "snapshots"
     assert config.audit_dir is None
     assert config.evidence_dir == tmp_path / "evidence"
     assert set(config.sources.values()) == {"default"}
@@ -63,7 +63,7 @@ def test_a_flag_overrides_the_file(tmp_path: Path) -> None:
         ("zzz = 1", "unknown key 'zzz' in [tool.peak_trade]; known keys: scenarios, snapshot_dir"),
         ("scenarios = []", "[tool.peak_trade] scenarios must be a list of paths"),
         ("scenarios = [1]", "[tool.peak_trade] scenarios must be a list of paths"),
-        ("snapshot_dir = 3", '[tool.peak_trade] snapshot_dir must be a path, e.g. "scenarios/'),
+        ("snapshot_dir = 3", '[tool.peak_trade] snapshot_dir must be a path, e.g. "snapshots"'),
         ("audit_dir = ''", '[tool.peak_trade] audit_dir must be a path, e.g. "build/audit"'),
         ("snapshot_dir = [", "not valid TOML"),
     ],
@@ -83,7 +83,7 @@ def test_a_single_path_string_is_a_list_of_one(tmp_path: Path) -> None:
 def test_the_project_config_names_its_snapshot_folder() -> None:
     config = load_project_config(ROOT)
     assert config.configured
-    assert config.snapshot_dir == ROOT / "tests" / "__snapshots__" / "test_scenarios"
+    assert config.snapshot_dir == ROOT / "snapshots"
     assert config.scenarios == (ROOT / "scenarios",)
 
 
@@ -134,3 +134,13 @@ def test_schema_command_writes_the_packaged_schema(
     written = (tmp_path / "schemas" / "scenario.schema.json").read_bytes()
     assert written == (ROOT / "schemas" / "scenario.schema.json").read_bytes()
     assert json.loads(written)["$id"] == "https://peak-trade.dev/schemas/scenario.schema.json"
+
+
+def test_the_guide_shows_this_repositorys_config_as_printed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    guide = (ROOT / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    shown = guide.split("repository (checked by a test):\n\n```\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(ROOT)
+    assert main(["config"]) == 0
+    assert capsys.readouterr().out == shown

@@ -78,10 +78,7 @@ def test_first_run_asks_for_a_snapshot_then_update_records_it(repo: pytest.Pytes
     assert updated.ret == 0
     updated.stdout.fnmatch_lines(["peak_trade: 1 snapshot written"])
     stored = repo.path / "snaps" / f"{HAPPY}.json"
-    assert (
-        stored.read_bytes()
-        == (ROOT / "tests/__snapshots__/test_scenarios" / stored.name).read_bytes()
-    )
+    assert stored.read_bytes() == (ROOT / "snapshots" / stored.name).read_bytes()
     again = repo.runpytest(*QUIET)
     assert again.ret == 0
     assert "written" not in again.stdout.str()
@@ -200,3 +197,13 @@ def test_without_syrupy_the_plugin_has_its_own_update_flag(repo: pytest.Pytester
     assert result.ret == 0
     result.stdout.fnmatch_lines(["peak_trade: 1 snapshot written"])
     assert "syrupy-" not in result.stdout.str()  # not among the plugins
+
+
+def test_a_snapshot_folder_syrupy_would_claim_is_refused(repo: pytest.Pytester) -> None:
+    (repo.path / "pyproject.toml").write_text(
+        CONFIG.replace('"snaps"', '"tests/__snapshots__/scenarios"'), encoding="utf-8"
+    )
+    result = repo.runpytest(*QUIET)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "lies in a __snapshots__ folder, which syrupy claims" in result.stderr.str()
+    assert repo.runpytest(*QUIET, "-p", "no:syrupy", "--snapshot-update").ret == 0

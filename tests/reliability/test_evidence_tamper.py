@@ -35,7 +35,7 @@ from peak_trade.harness.model import load_scenario
 from peak_trade.harness.verdict import Verdict, evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
-SNAPSHOTS = ROOT / "tests" / "__snapshots__" / "test_scenarios"
+SNAPSHOTS = ROOT / "snapshots"  # [tool.peak_trade] snapshot_dir
 SCENARIOS = (
     "happy_path_full_fills.yaml",
     "preflight/preflight_live_enabled_without_override.yaml",

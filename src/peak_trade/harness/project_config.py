@@ -22,7 +22,7 @@ MAX_SCENARIO_PATHS = 1_000
 
 DEFAULTS: dict[str, object] = {
     "scenarios": ("scenarios",),
-    "snapshot_dir": "scenarios/__snapshots__",
+    "snapshot_dir": "snapshots",
     "audit_dir": None,  # no audit files unless asked for
     "evidence_dir": "evidence",
 }

@@ -102,6 +102,14 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"peak_trade: {exc}") from None
     if not project.configured:
         return
+    if "__snapshots__" in project.snapshot_dir.parts and config.pluginmanager.has_plugin("syrupy"):
+        # syrupy counts every file under a __snapshots__ folder beside a collected test as its
+        # own: it would report these as unused and delete them on --snapshot-update.
+        raise pytest.UsageError(
+            f"peak_trade: [tool.peak_trade] snapshot_dir {project.snapshot_dir} lies in a "
+            "__snapshots__ folder, which syrupy claims (it would delete the scenario snapshots "
+            'on --snapshot-update); choose a folder outside it, e.g. "snapshots"'
+        )
     config.addinivalue_line("markers", f"{_MARKER}: a peak_trade scenario (one per file)")
     update = bool(config.getoption("update_snapshots", default=False))
     config.stash[_STATE] = _State(project=project, update=update)
