@@ -18,6 +18,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/peak-trade scenario validate --strict
 	$(BIN)/pytest -q
 
 clean:

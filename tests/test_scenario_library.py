@@ -1,10 +1,11 @@
-"""The scenario library as a whole: coverage, file conventions, snapshots, and redaction.
+"""The scenario library as a whole: coverage and redaction.
 
-the pytest plugin runs each scenario and compares its audit trail with its snapshot; this
-file checks what no single scenario can: that the required behaviours are all covered, that
-every file follows the library's conventions (schema modeline, file name == id, unique ids), that
-snapshots and scenarios match one to one, and that planted secrets never leave a run, in any of
-the spellings redaction promises to catch.
+The pytest plugin runs each scenario and compares its audit trail with its snapshot (a missing
+snapshot fails its scenario, an unused one the run); `peak-trade scenario validate --strict`
+holds the conventions each file follows (tests/harness/test_strict.py runs it on the library, and
+`make test` too). This file checks what no single scenario can: that the required behaviours are
+all covered, and that planted secrets never leave a run, in any of the spellings redaction
+promises to catch.
 """
 
 from __future__ import annotations
@@ -192,69 +193,6 @@ def test_required_scenario_expects_what_its_name_promises(scenario_id: str) -> N
     library = _library()
     assert scenario_id in library, f"required scenario {scenario_id} is missing"
     assert CLAIMS[scenario_id](library[scenario_id]), scenario_id
-
-
-@pytest.mark.parametrize("path", [_file_param(p) for p in SCENARIO_FILES])
-def test_scenario_is_documented_and_specific(path: Path) -> None:
-    scenario = _load(path)
-    assert scenario.description.strip(), "say what the scenario shows and why it matters"
-    assert scenario.tags, "group the scenario with tags"
-    assert scenario.expect.final_state is not None, "expect.final_state is required here"
-    assert scenario.expect.states is not None, "expect.states (the full sequence) is required"
-
-
-# ----------------------------------------------------------------------------- file conventions
-
-
-@pytest.mark.parametrize("path", [_file_param(p) for p in SCENARIO_FILES])
-def test_scenario_file_starts_with_schema_modeline(path: Path) -> None:
-    first_line = path.read_text(encoding="utf-8").splitlines()[0]
-    match = MODELINE.fullmatch(first_line)
-    assert match, f"{path.name}: first line must be the schema modeline, got {first_line!r}"
-    target = (path.parent / match["path"]).resolve()
-    assert target.is_file(), f"{path.name}: modeline points at {target}, which does not exist"
-    assert target == SCHEMA.resolve(), f"{path.name}: modeline points at {target}, not {SCHEMA}"
-
-
-@pytest.mark.parametrize("path", [_file_param(p) for p in SCENARIO_FILES])
-def test_file_name_is_the_scenario_id(path: Path) -> None:
-    assert path.suffix == ".yaml"
-    assert path.stem == _load(path).id
-
-
-def test_scenario_ids_are_unique() -> None:
-    seen: dict[str, Path] = {}
-    duplicates = []
-    for path in SCENARIO_FILES:
-        sid = _load(path).id
-        if sid in seen:
-            duplicates.append((sid, seen[sid], path))
-        seen.setdefault(sid, path)
-    assert not duplicates
-
-
-# ----------------------------------------------------------------------------- snapshots
-
-
-def test_every_scenario_has_a_snapshot() -> None:
-    missing = sorted(sid for sid in _library() if not (SNAPSHOT_DIR / f"{sid}.json").is_file())
-    assert not missing, f"scenarios without a snapshot (run pytest --snapshot-update): {missing}"
-
-
-def test_no_orphan_snapshots() -> None:
-    ids = set(_library())
-    orphans = sorted(p.name for p in SNAPSHOT_DIR.iterdir() if p.stem not in ids)
-    assert not orphans, f"snapshot files without a scenario: {orphans}"
-
-
-@pytest.mark.parametrize("path", [_file_param(p) for p in SCENARIO_FILES])
-def test_snapshot_names_its_scenario(path: Path) -> None:
-    scenario = _load(path)
-    stored = SNAPSHOT_DIR / f"{scenario.id}.json"
-    if not stored.is_file():
-        pytest.fail(f"{stored.name} is missing (see test_every_scenario_has_a_snapshot)")
-    text = stored.read_text(encoding="utf-8")
-    assert f'"scenario": "{scenario.id}"' in text.splitlines()[1]
 
 
 # ----------------------------------------------------------------------------- redaction

@@ -281,6 +281,8 @@ def test_run_json_prints_one_object_per_scenario(tree, capsys):
         assert list(row) == [
             "id",
             "path",
+            "valid",
+            "errors",
             "passed",
             "final_state",
             "steps_run",
@@ -305,8 +307,12 @@ def test_run_json_prints_one_object_per_scenario(tree, capsys):
     assert happy["mismatches"] == []
     assert third["passed"] is False
     assert third["evidence"] is None
-    assert third["mismatches"][0] == "expect.steps_run: expected 3, got 4"
-    assert third["mismatches"][1].startswith("expect.snapshot: expected 'a stored snapshot ")
+    assert third["mismatches"][0]["text"] == "expect.steps_run: expected 3, got 4"
+    assert (third["mismatches"][0]["expected"], third["mismatches"][0]["actual"]) == (3, 4)
+    assert third["mismatches"][1]["key"] == "snapshot"
+    assert third["mismatches"][1]["text"].startswith(
+        "expect.snapshot: expected 'a stored snapshot "
+    )
 
 
 def test_run_with_an_invalid_scenario_runs_and_writes_nothing(tree, capsys):

@@ -292,3 +292,18 @@ def test_the_module_runs_as_make_docs_calls_it():
     command = [sys.executable, "-m", "peak_trade.harness.schema_docs", "--check"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_the_schema_enums_are_the_tables_names():
+    from peak_trade.harness.schema_enums import ENUMS, render_schema, schema_text
+
+    text = (ROOT / "schemas" / "scenario.schema.json").read_text(encoding="utf-8")
+    assert schema_text(render_schema(json.loads(text))) == text, "stale: run `make docs`"
+    defs = json.loads(text)["$defs"]
+    for name, (_, _, names) in ENUMS.items():
+        assert defs[name]["enum"] == list(names)
+    expect = json.loads(text)["properties"]["expect"]["properties"]
+    assert expect["refused_orders"]["additionalProperties"] == {"$ref": "#/$defs/refusal_rule"}
+    assert expect["failed_checks"]["items"] == {"$ref": "#/$defs/preflight_check"}
+    assert expect["breaches"]["items"] == {"$ref": "#/$defs/invariant"}
+    assert expect["errors"]["items"] == {"$ref": "#/$defs/session_error"}

@@ -531,8 +531,9 @@ def test_all_problems_of_a_file_are_reported_sorted_by_position() -> None:
                     2,
                     1,
                     "",
-                    "found character '\\t' that cannot start any token (while scanning for the "
-                    "next token); YAML does not allow tabs for indentation, use spaces",
+                    "invalid YAML: found character '\\t' that cannot start any token (while "
+                    "scanning for the next token); YAML does not allow tabs for indentation; "
+                    "indent with spaces",
                 )
             ],
             id="tab",
@@ -544,8 +545,8 @@ def test_all_problems_of_a_file_are_reported_sorted_by_position() -> None:
                     2,
                     3,
                     "",
-                    "mapping values are not allowed here (check the indentation, or quote a "
-                    "value that contains ': ')",
+                    "invalid YAML: mapping values are not allowed here; check the indentation "
+                    "of this line, or quote a value that contains ': '",
                 )
             ],
             id="indentation",
@@ -557,8 +558,9 @@ def test_all_problems_of_a_file_are_reported_sorted_by_position() -> None:
                     2,
                     2,
                     "",
-                    "expected ',' or ']', but got ':' (while parsing a flow sequence at line 1, "
-                    "column 4)",
+                    "invalid YAML: expected ',' or ']', but got ':' (while parsing a flow "
+                    "sequence at line 1, column 4); a [ ... ] list is not closed or lacks a "
+                    "comma: end it with ']' and separate its items with ', '",
                 )
             ],
             id="unclosed-flow",
@@ -569,7 +571,17 @@ def test_all_problems_of_a_file_are_reported_sorted_by_position() -> None:
             id="two-documents",
         ),
         pytest.param(
-            "a: *nowhere\n", [(1, 4, "", "found undefined alias 'nowhere'")], id="undefined-alias"
+            "a: *nowhere\n",
+            [
+                (
+                    1,
+                    4,
+                    "",
+                    "invalid YAML: found undefined alias 'nowhere'; define the anchor (&name) "
+                    "before the alias (*name) that uses it",
+                )
+            ],
+            id="undefined-alias",
         ),
         pytest.param(
             "a: &x 1\nb: &x 2\n",

@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 
 from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Context, PathProblem
+from peak_trade.cli.json_output import mismatch_json
 from peak_trade.cli.output import (
     display_path,
     err,
@@ -22,7 +23,7 @@ from peak_trade.cli.output import (
     table,
 )
 from peak_trade.cli.template import id_problem, render_template, schema_location
-from peak_trade.cli.validate_cmds import load_all, no_files, report_problems
+from peak_trade.cli.validate_cmds import load_all, no_files, print_results, report_problems
 from peak_trade.execution.live.session import build_redactor
 from peak_trade.harness.evidence import (
     evidence_filename,
@@ -53,7 +54,10 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     if not loaded.files:
         return no_files(args.paths)
     if loaded.invalid:
-        report_problems(loaded.problems)
+        if args.json:  # one object per file, none of them run
+            print_results(loaded, **dict.fromkeys(NOT_RUN), mismatches=[])
+        else:
+            report_problems(loaded.problems)
         total = len(loaded.files)
         err(f"{loaded.invalid} of {total} scenario file(s) invalid; nothing was run")
         return EXIT_BAD_INPUT
@@ -81,6 +85,8 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
             record = {
                 "id": scenario.id,
                 "path": scenario.path,
+                "valid": True,
+                "errors": [],
                 "passed": verdict.passed,
                 "final_state": result.final_state,
                 "steps_run": result.steps_run,
@@ -88,10 +94,13 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
                 "audit_head": result.head,
                 "evidence": None if evidence is None else display_path(evidence),
                 "audit_file": None if audit_file is None else display_path(audit_file),
-                "mismatches": [redact(m.format()) for m in verdict.mismatches],
             }
             # Values redacted before JSON escapes them; out() screens the escaped line again.
             record = {k: screened(v) if isinstance(v, str) else v for k, v in record.items()}
+            record["mismatches"] = [
+                mismatch_json(m, lambda text, r=redact: screened(r(text)))
+                for m in verdict.mismatches
+            ]
             out(json.dumps(record, ensure_ascii=False))
             if removed is not None:
                 err(f"{scenario.id}: {_removed_text(removed)}")
@@ -117,6 +126,18 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
             out(line)
         out(f"{len(summary) - failed} passed, {failed} failed")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+# The fields of a run record that only a run fills (null in the records of a batch not run).
+NOT_RUN = (
+    "passed",
+    "final_state",
+    "steps_run",
+    "audit_records",
+    "audit_head",
+    "evidence",
+    "audit_file",
+)
 
 
 def _settle_evidence(verdict: Verdict, args: argparse.Namespace) -> tuple[Path | None, Path | None]:

@@ -101,14 +101,11 @@ def id_problem(scenario_id: str) -> str | None:
 def schema_location(target_dir: Path, root: Path) -> Path:
     """Where the modeline of a scenario in `target_dir` should point: the nearest
     `schemas/scenario.schema.json` in `target_dir` or a parent up to the project `root`, else the
-    project's own `schemas/scenario.schema.json` (which `peak-trade schema --output` writes)."""
-    start = Path(os.path.abspath(target_dir))
-    top = Path(os.path.abspath(root))
-    bases = [start, *start.parents]
-    if top in bases:
-        bases = bases[: bases.index(top) + 1]
-    found = (base / SCHEMA_RELATIVE for base in bases if (base / SCHEMA_RELATIVE).is_file())
-    return next(found, top / SCHEMA_RELATIVE)
+    project's own `schemas/scenario.schema.json` (which `peak-trade schema --output` writes).
+    `--strict` asks for the same file."""
+    from peak_trade.harness.strict import schema_location as location
+
+    return location(Path(os.path.abspath(target_dir)), root)
 
 
 def schema_reference(target_dir: Path, schema: Path) -> str:

@@ -8,8 +8,10 @@ for what it uses.
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_OK, Context
 from peak_trade.cli.output import display_path, err, out, screen_secrets, screened, table
@@ -20,19 +22,39 @@ from peak_trade.harness.model import Scenario, load_scenario
 
 
 @dataclass
+class FileResult:
+    """One scenario file: its id when it loaded, and its problems ([] when valid)."""
+
+    file: str
+    id: str | None
+    problems: list[Problem] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        from peak_trade.cli.json_output import problem_json
+
+        errors = [problem_json(problem) for problem in self.problems]
+        return {"path": self.file, "id": self.id, "valid": not self.problems, "errors": errors}
+
+
+@dataclass
 class Loaded:
     files: list[str]  # as displayed: relative to the working directory when under it
     scenarios: list[Scenario]
     problems: list[Problem]
     invalid: int  # files with at least one problem
+    results: list[FileResult] = field(default_factory=list)  # one per file, in order
 
 
-def load_all(paths: Sequence[str], *, check_duplicates: bool) -> Loaded:
-    """Discover and load every scenario file; collects every problem of every file."""
+def load_all(
+    paths: Sequence[str], *, check_duplicates: bool, strict: bool = False, root: Path | None = None
+) -> Loaded:
+    """Discover and load every scenario file; collects every problem of every file. With
+    `strict`, a valid file must also follow the library conventions (harness/strict.py) of the
+    project whose folder is `root`."""
     files = discover_scenarios(paths)
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
-    invalid = 0
+    results: list[FileResult] = []
     first_with_id: dict[str, str] = {}
     shown = list(dict.fromkeys(display_path(file) for file in files))  # one file, named twice
     for file in shown:
@@ -40,17 +62,37 @@ def load_all(paths: Sequence[str], *, check_duplicates: bool) -> Loaded:
             scenario = load_scenario(file)
         except ScenarioError as error:
             screen_secrets(error.secrets)  # one file's error may quote another file's secret
-            problems.extend(error.problems)
-            invalid += 1
+            results.append(FileResult(file=file, id=None, problems=list(error.problems)))
             continue
         screen_secrets(scenario.config.secrets.values())
+        result = FileResult(file=file, id=scenario.id)
+        results.append(result)
         first = first_with_id.setdefault(scenario.id, scenario.path)
         if check_duplicates and first != scenario.path:
-            problems.append(duplicate_id_problem(scenario, first))
-            invalid += 1
-            continue
-        scenarios.append(scenario)
-    return Loaded(files=shown, scenarios=scenarios, problems=problems, invalid=invalid)
+            result.problems.append(duplicate_id_problem(scenario, first))
+        if strict:
+            result.problems.extend(_strict_problems(scenario, root or Path.cwd()))
+        if not result.problems:
+            scenarios.append(scenario)
+    for result in results:
+        problems.extend(result.problems)
+    invalid = sum(1 for result in results if result.problems)
+    return Loaded(
+        files=shown, scenarios=scenarios, problems=problems, invalid=invalid, results=results
+    )
+
+
+def _strict_problems(scenario: Scenario, root: Path) -> list[Problem]:
+    from peak_trade.harness.strict import strict_problems
+    from peak_trade.harness.validate import schema_bytes
+
+    try:
+        doc = load_scenario_file(scenario.path)
+        with open(scenario.path, "rb") as stream:
+            first_line = stream.readline(4096).decode("utf-8", "replace")
+    except (ScenarioError, OSError):  # the file changed since it loaded: judged next time
+        return []
+    return strict_problems(doc, first_line, root=root, schema=schema_bytes())
 
 
 def duplicate_id_problem(scenario: Scenario, first: str) -> Problem:
@@ -88,14 +130,24 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_BAD_INPUT if loaded.problems else EXIT_OK
 
 
+def print_results(loaded: Loaded, **extra: object) -> None:
+    """`--json`: one object per file, `extra` keys added to each (run's not-run fields)."""
+    for result in loaded.results:
+        out(json.dumps({**result.to_json(), **extra}, ensure_ascii=False))
+
+
 def cmd_validate(args: argparse.Namespace, ctx: Context) -> int:
-    loaded = load_all(args.paths, check_duplicates=True)
+    loaded = load_all(args.paths, check_duplicates=True, strict=args.strict, root=args.config.root)
     if not loaded.files:
         return no_files(args.paths)
-    report_problems(loaded.problems)
+    if args.json:  # stdout holds the objects only; the summary goes to stderr
+        print_results(loaded)
+    else:
+        report_problems(loaded.problems)
+    summary = err if args.json else out
     total = len(loaded.files)
     if loaded.invalid:
-        out(f"{loaded.invalid} of {total} scenario file(s) invalid")
+        summary(f"{loaded.invalid} of {total} scenario file(s) invalid")
         return EXIT_BAD_INPUT
-    out(f"{total} scenario file(s) valid")
+    summary(f"{total} scenario file(s) valid" + (" (strict)" if args.strict else ""))
     return EXIT_OK

@@ -20,6 +20,7 @@ every document with a problem included, it leaves to the reference path, which a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -87,6 +88,11 @@ class LoadedDocument:
     key_positions: Mapping[JsonPath, tuple[int, int]]
     sources: Mapping[JsonPath, str]
     sha256: str = ""  # of the bytes that were loaded, secrets redacted (`scenario_digest`)
+    # With `keep_going`: what strict loading refused without losing the document's shape (a
+    # duplicate key, a YAML 1.1 boolean, a tag...), and the pointers of the values it left as
+    # null placeholders, so that the schema's complaints about those are not reported twice.
+    problems: tuple[Problem, ...] = ()
+    placeholders: tuple[str, ...] = ()
 
     def locate(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
         """Position of `path` (its key when `key` is true), else of its nearest known ancestor."""
@@ -113,8 +119,12 @@ def load_scenario_file(
     max_bytes: int = 1_048_576,
     max_nodes: int = 100_000,
     max_depth: int = 64,
+    keep_going: bool = False,
 ) -> LoadedDocument:
-    """Read and strictly load one scenario file; raises `ScenarioLoadError` with all problems."""
+    """Read and strictly load one scenario file; raises `ScenarioLoadError` with all problems.
+
+    With `keep_going`, problems that leave the document's shape intact are returned in the
+    document's `problems` instead (see `load_scenario_text`)."""
     display = str(path)
     try:
         size = Path(path).stat().st_size
@@ -130,7 +140,12 @@ def load_scenario_file(
             [_file_problem(display, f"cannot read the file: {reason}")]
         ) from None
     return load_scenario_text(
-        raw, path=display, max_bytes=max_bytes, max_nodes=max_nodes, max_depth=max_depth
+        raw,
+        path=display,
+        max_bytes=max_bytes,
+        max_nodes=max_nodes,
+        max_depth=max_depth,
+        keep_going=keep_going,
     )
 
 
@@ -141,14 +156,20 @@ def load_scenario_text(
     max_bytes: int = 1_048_576,
     max_nodes: int = 100_000,
     max_depth: int = 64,
+    keep_going: bool = False,
 ) -> LoadedDocument:
     """Strictly load scenario YAML given as text or UTF-8 bytes; `path` is only for messages.
+
+    A syntax error, a bound reached or a top level that is not a mapping always raises. The walk's
+    own refusals (duplicate keys, YAML 1.1 booleans, tags, merge keys, refused numbers) raise too,
+    unless `keep_going`: then the document is returned with them in `problems`, each refused
+    value a null placeholder, so the caller can also report the schema's problems of the file.
 
     A `ScenarioLoadError` carries (and is redacted with) the values under `config.secrets` as
     far as the document could be read: from the walk, else from its lines.
     """
     try:
-        return _load_text(text_or_bytes, path, max_bytes, max_nodes, max_depth)
+        return _load_text(text_or_bytes, path, max_bytes, max_nodes, max_depth, keep_going)
     except ScenarioLoadError as error:
         raise error.with_secrets(_secrets_in_raw(text_or_bytes, max_bytes)) from None
 
@@ -164,7 +185,12 @@ def _secrets_in_raw(text_or_bytes: str | bytes, max_bytes: int) -> list[str]:
 
 
 def _load_text(
-    text_or_bytes: str | bytes, path: str, max_bytes: int, max_nodes: int, max_depth: int
+    text_or_bytes: str | bytes,
+    path: str,
+    max_bytes: int,
+    max_nodes: int,
+    max_depth: int,
+    keep_going: bool = False,
 ) -> LoadedDocument:
     if isinstance(text_or_bytes, str):
         size = len(text_or_bytes.encode("utf-8", "surrogatepass"))
@@ -195,7 +221,13 @@ def _load_text(
     if walk.problems:
         # One report per spot in the text, even when aliases reach it along several paths.
         unique = {(p.line, p.col, p.message): p for p in reversed(walk.problems)}
-        raise ScenarioLoadError((unique[key] for key in sorted(unique)), secrets=walk.secrets)
+        found = tuple(unique[key] for key in sorted(unique))
+        if not keep_going or walk.stopped:
+            raise ScenarioLoadError(found, secrets=walk.secrets)
+        document = _document(path, data, walk, text_or_bytes)
+        return dataclasses.replace(
+            document, problems=found, placeholders=tuple(dict.fromkeys(walk.placeholders))
+        )
     return _document(path, data, walk, text_or_bytes)
 
 
@@ -511,6 +543,8 @@ def _resolve_scalar(value: str, implicit: tuple[bool, bool]) -> str:
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, path: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
+    if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        mark = exc.context_mark  # where the quote opens, not the end of the file
     line, col = _position(mark) if mark is not None else (1, 1)
     context = exc.context or ""
     message = exc.problem or context or "invalid YAML"
@@ -525,11 +559,66 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, path: str) -> Problem:
         if exc.context_mark is not None and exc.context_mark is not mark:
             where = " at line {}, column {}".format(*_position(exc.context_mark))
         message = f"{exc.problem} ({context}{where})"
-    if "'\\t'" in message:
-        message += "; YAML does not allow tabs for indentation, use spaces"
-    elif message == "mapping values are not allowed here":
-        message += " (check the indentation, or quote a value that contains ': ')"
-    return Problem(file=path, line=line, col=col, message=message)
+    return Problem(file=path, line=line, col=col, message=_with_hint(message, exc))
+
+
+# (a fragment of PyYAML's problem or context, the fix to suggest), first match wins.
+_SYNTAX_HINTS = (
+    ("'\\t'", "YAML does not allow tabs for indentation; indent with spaces"),
+    (
+        "while scanning a quoted scalar",
+        "a quoted string is not closed: add the closing quote where the value ends (and write a "
+        "quote inside the string as '' in single quotes or \\\" in double quotes)",
+    ),
+    (
+        "mapping values are not allowed here",
+        "check the indentation of this line, or quote a value that contains ': '",
+    ),
+    (
+        "could not find expected ':'",
+        "a key needs a ':' after it: check this line and the one before for a missing colon, "
+        "or indent a value that continues on this line",
+    ),
+    (
+        "expected <block end>",
+        "check the indentation: this line is not aligned with the keys or items around it",
+    ),
+    ("while parsing a block mapping", "check the indentation: keys of one mapping line up"),
+    (
+        "while parsing a block collection",
+        "check the indentation: every item of a list starts with '- ' in the same column",
+    ),
+    (
+        "while parsing a flow sequence",
+        "a [ ... ] list is not closed or lacks a comma: end it with ']' and separate its items "
+        "with ', '",
+    ),
+    (
+        "while parsing a flow mapping",
+        "a { ... } mapping is not closed or lacks a comma: end it with '}' and separate its "
+        "entries with ', '",
+    ),
+    ("found undefined alias", "define the anchor (&name) before the alias (*name) that uses it"),
+    (
+        "found unknown escape character",
+        "in double quotes a backslash starts an escape: write \\\\ for a backslash, or use "
+        "single quotes",
+    ),
+    (
+        "cannot start any token",
+        "quote the value: it starts with a character YAML reserves (such as @, ` or %)",
+    ),
+)
+_GENERIC_HINT = "check the indentation and the quoting on this line and the one before"
+
+
+def _with_hint(message: str, exc: yaml.MarkedYAMLError) -> str:
+    """The parser's message as a sentence about invalid YAML, with a fix to try."""
+    text = f"{message} {exc.problem or ''} {exc.context or ''}"
+    hint = next((fix for fragment, fix in _SYNTAX_HINTS if fragment in text), _GENERIC_HINT)
+    if isinstance(exc, _ComposeLimit) or message.startswith(("duplicate anchor", "found a second")):
+        return message
+    return f"invalid YAML: {message}; {hint}"
 
 
 def _position(mark: yaml.Mark) -> tuple[int, int]:
@@ -569,6 +658,13 @@ class _Walk:
         self.sources: dict[JsonPath, str] = {}
         self.visited = 0
         self.secrets: list[str] = []  # every scalar's text under config.secrets, for messages
+        self.stopped = False  # a bound ended the walk: the data is incomplete
+        self.placeholders: list[str] = []  # pointers of values refused and left null
+
+    def placeholder(self, where: tuple[int, int], path: JsonPath, message: str) -> None:
+        """A problem with a value, which stays null in the data."""
+        self.problem(where, path, message)
+        self.placeholders.append(json_pointer(path))
 
     def problem(self, where: tuple[int, int], path: JsonPath, message: str) -> None:
         line, col = where
@@ -591,11 +687,12 @@ class _Walk:
                     self.problem(via[1], via[0], message)
                 else:
                     self.problem(where, path, f"the document has more than {self.max_nodes} nodes")
+                self.stopped = True
                 break
             if isinstance(node, _AliasNode):
                 if id(node.target) in ancestors:
                     message = f"alias '*{node.anchor}' refers to a node that contains it"
-                    self.problem(where, path, message + " (recursive alias)")
+                    self.placeholder(where, path, message + " (recursive alias)")
                     continue
                 via = via or (path, where)
                 node = node.target
@@ -603,10 +700,11 @@ class _Walk:
             if len(path) > self.max_depth:
                 via_path, via_where = via or (path, where)
                 self.problem(via_where, via_path, f"nesting deeper than {self.max_depth} levels")
+                self.stopped = True
                 break
             tag = getattr(node, "explicit_tag", None)
             if tag is not None:
-                self.problem(where, path, f"tags are not allowed (found {_tag_text(tag)})")
+                self.placeholder(where, path, f"tags are not allowed (found {_tag_text(tag)})")
                 continue
             inside = (*ancestors, id(node))
             if isinstance(node, MappingNode):
@@ -690,7 +788,7 @@ class _Walk:
         except _Refused as refused:
             # The advice quotes the value (and rewrites it); under config.secrets it may not.
             message = _HIDDEN_REFUSAL if secret else str(refused)
-            self.problem(where, path, message)
+            self.placeholder(where, path, message)
             return None
         if (node.style is None and (not isinstance(value, str) or node.tag != _TAG + "str")) or (
             node.style in ("'", '"', None) and _LITERAL_LOOKING.fullmatch(node.value)

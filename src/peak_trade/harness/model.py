@@ -27,7 +27,12 @@ from peak_trade.execution.live.intents import (
     SubmitIntent,
 )
 from peak_trade.execution.live.tags import TAG_KEYS, OrderTags
-from peak_trade.harness.errors import Problem, ScenarioError, ScenarioValidationError
+from peak_trade.harness.errors import (
+    Problem,
+    ScenarioError,
+    ScenarioLoadError,
+    ScenarioValidationError,
+)
 from peak_trade.harness.loader import LoadedDocument, json_pointer, load_scenario_file
 from peak_trade.harness.secret_screen import secret_strength_problems, secrets_in_data
 from peak_trade.harness.validate import load_schema, validate_document
@@ -113,10 +118,17 @@ class Scenario:
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read, validate and build a scenario; raises a ScenarioError naming every problem."""
-    doc = load_scenario_file(path)  # its errors are redacted with the secrets the loader saw
+    # A YAML-level refusal that keeps the document's shape (a duplicate key, `no`) is reported
+    # together with the schema's problems of the same file, so one pass fixes them all.
+    doc = load_scenario_file(path, keep_going=True)  # errors redacted with the loader's secrets
     secrets = secrets_in_data(doc.data)  # known before any message about the document is made
     problems = validate_document(doc, load_schema(), secrets=secrets)
     problems += secret_strength_problems(doc)
+    if doc.problems:  # the schema's view of a refused value (now null) would only repeat it
+        problems = [p for p in problems if not _under_any(p.json_path, doc.placeholders)]
+        problems += doc.problems
+        problems.sort(key=lambda p: (p.line, p.col, p.json_path, p.message))
+        raise ScenarioLoadError(problems, secrets=secrets)
     if problems:
         problems.sort(key=lambda p: (p.line, p.col, p.json_path, p.message))
         raise ScenarioValidationError(problems, secrets=secrets)
@@ -124,6 +136,10 @@ def load_scenario(path: str | Path) -> Scenario:
         return build_scenario(doc, sha256=doc.sha256)
     except ScenarioError as error:
         raise error.with_secrets(secrets) from None
+
+
+def _under_any(pointer: str, roots: Sequence[str]) -> bool:
+    return any(pointer == root or pointer.startswith(root.rstrip("/") + "/") for root in roots)
 
 
 def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:

@@ -179,8 +179,10 @@ def sections(root: Path) -> list[GeneratedSection]:
 
 
 def _update(root: Path, *, check: bool) -> list[str]:
-    """Rewrite the stale sections (or, with `check`, only name them); returns what was stale."""
-    stale = []
+    """Rewrite the stale sections (or, with `check`, only name them); returns what was stale.
+
+    The schema's generated enums come first: the key reference is rendered from the schema."""
+    stale = _update_schema(root, check=check)
     for section in sections(root):
         path = root / section.doc
         try:
@@ -196,6 +198,22 @@ def _update(root: Path, *, check: bool) -> list[str]:
             if not check:
                 path.write_text(updated, encoding="utf-8")
     return stale
+
+
+def _update_schema(root: Path, *, check: bool) -> list[str]:
+    from peak_trade.harness.schema_enums import render_schema, schema_text
+
+    path = root / SCHEMA_PATH
+    try:
+        text = path.read_text(encoding="utf-8")
+        updated = schema_text(render_schema(json.loads(text)))
+    except (OSError, ValueError) as exc:
+        raise DocsError(f"{SCHEMA_PATH}: cannot read the schema: {exc}") from exc
+    if updated == text:
+        return []
+    if not check:
+        path.write_text(updated, encoding="utf-8")
+    return [f"{SCHEMA_PATH}: generated enums (rails, checks, invariants, errors)"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,51 @@
+"""The README's `make run` sample, checked against a real run of the whole library.
+
+The sample writes the scenario count as N (the library keeps growing) and the date as YYYYMMDD;
+every other line it shows must be a line of the real output, in order (columns compared with
+their spacing collapsed, since the widest id sets them).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from peak_trade.cli.main import main
+from peak_trade.harness.discovery import discover_scenarios
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _sample() -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    body = readme.split("```\n$ make run\n", 1)[1].split("```", 1)[0]
+    return body.splitlines()
+
+
+def _normal(line: str) -> str:
+    line = re.sub(r"\[\s*\d+/\d+\]", "[i/N]", line)
+    line = re.sub(r"\[\s*1/N\]", "[i/N]", line)
+    line = re.sub(r"EV-\d{8}-", "EV-YYYYMMDD-", line)
+    line = re.sub(r"head [0-9a-f]{12}", "head …", line)
+    return " ".join(line.split())
+
+
+def test_the_make_run_sample_is_a_real_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(ROOT)
+    audit, evidence = tmp_path / "audit", tmp_path / "evidence"
+    argv = ["scenario", "run", "scenarios", "--audit-dir", str(audit)]
+    assert main([*argv, "--evidence-dir", str(evidence)]) == 0
+    out = capsys.readouterr().out.replace(str(audit), "build/audit")
+    actual = [_normal(line.replace(str(evidence), "evidence")) for line in out.splitlines()]
+    count = len(discover_scenarios([ROOT / "scenarios"]))
+    position = 0
+    for line in _sample():
+        if line == "...":
+            continue
+        wanted = _normal(line.replace("N passed", f"{count} passed"))
+        assert wanted in actual[position:], f"README sample line not in the run: {line!r}"
+        position = actual.index(wanted, position) + 1
