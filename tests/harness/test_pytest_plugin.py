@@ -114,7 +114,12 @@ def test_an_invalid_scenario_fails_with_its_located_problems(repo: pytest.Pytest
     copy_as(repo, "broken", edit=("final_state: STOPPED", "final_state: DONE"))
     result = repo.runpytest(*QUIET, "-k", "broken")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert "checks/broken.yaml:25:16: error: 'final_state' must be a session state" in (
+    line = next(
+        number
+        for number, text in enumerate((repo.path / "checks" / "broken.yaml").open(), start=1)
+        if "final_state: DONE" in text
+    )
+    assert f"checks/broken.yaml:{line}:16: error: 'final_state' must be a session state" in (
         result.stdout.str()
     )
     assert "Traceback" not in result.stdout.str()
