@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from peak_trade.execution.live.kill_switch import KillSwitchState, engage, note_rejection, rearm
+from peak_trade.execution.live.kill_switch import (
+    KillSwitchState,
+    engage,
+    engage_scope,
+    note_rejection,
+    rearm,
+    rearm_scope,
+)
 from peak_trade.execution.live.rails_config import RailsConfig
 
 KILL = RailsConfig(kill_switch_rejections=(3, 5))
@@ -86,3 +93,53 @@ def test_manual_engage_keeps_the_first_reason():
     assert (state.engaged, state.reason, state.since_step) == (True, "operator pressed stop", 4)
     assert engage(state, 6, "again") is state
     assert engage(KillSwitchState(), 1, "  ").reason == "no reason given"
+
+
+# --- scopes and modes (issue 12) -------------------------------------------------------------
+
+
+def test_automatic_engagement_takes_the_configured_mode():
+    config = RailsConfig(kill_switch_rejections=(1, 1), kill_switch_mode="reduce_only")
+    state, now = note_rejection(KillSwitchState(), 3, config)
+    assert now
+    assert (state.engaged, state.mode) == (True, "reduce_only")
+
+
+def test_a_block_engagement_tightens_reduce_only_but_keeps_the_first_reason():
+    state = engage(KillSwitchState(), 1, "close out", "reduce_only")
+    tightened = engage(state, 2, "halt", "block")
+    assert (tightened.mode, tightened.reason, tightened.since_step) == ("block", "close out", 1)
+    assert engage(tightened, 3, "again", "reduce_only").mode == "block"  # never loosened
+
+
+def test_a_scope_is_kept_once_per_tag_value_and_lifted_alone():
+    state = engage_scope(KillSwitchState(), 1, "alpha bug", "strategy", "alpha")
+    state = engage_scope(state, 2, "again", "strategy", "alpha")
+    state = engage_scope(state, 2, "desk", "trader", "ann", "reduce_only")
+    assert [(s.tag, s.value, s.reason, s.since_step, s.mode) for s in state.scopes] == [
+        ("strategy", "alpha", "alpha bug", 1, "block"),
+        ("trader", "ann", "desk", 2, "reduce_only"),
+    ]
+    assert state.any_engaged
+    assert not state.engaged
+    lifted = rearm_scope(state, 5, "strategy", "alpha")
+    assert [(s.tag, s.value) for s in lifted.scopes] == [("trader", "ann")]
+    assert lifted.rearmed_step == 5
+    assert rearm(lifted, 6) == KillSwitchState(rearmed_step=6)  # a re-arm of all lifts every one
+
+
+def test_a_reduce_only_scope_is_tightened_by_a_block_one():
+    state = engage_scope(KillSwitchState(), 1, "first", "account", "acc-1", "reduce_only")
+    state = engage_scope(state, 2, "second", "account", "acc-1", "block")
+    (scope,) = state.scopes
+    assert (scope.mode, scope.reason, scope.since_step) == ("block", "first", 1)
+
+
+def test_payload_names_mode_and_scopes_only_when_set():
+    assert "mode" not in KillSwitchState().to_payload()
+    state = engage_scope(engage(KillSwitchState(), 1, "r", "reduce_only"), 1, "s", "strategy", "a")
+    payload = state.to_payload()
+    assert payload["mode"] == "reduce_only"
+    assert payload["scopes"] == [
+        {"tag": "strategy", "value": "a", "mode": "block", "reason": "s", "since_step": 1}
+    ]
