@@ -42,6 +42,7 @@ def scenario_text(index: int) -> str:
             "  allowlist: [AAPL]",
             f"  max_steps: {ORDERS + 5}",
             "  drain_steps: 3",
+            "  rails: {unbounded: true}",  # no size limits, declared (docs/controls.md)
             "broker:",
             '  reference_prices: {AAPL: "190.10"}',
             "steps:",
