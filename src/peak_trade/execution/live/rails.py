@@ -13,9 +13,10 @@ returns the first rejection, or None when every rail passes:
  2. symbol_allowlist           the symbol is in the session allowlist.
  3. restricted_list            the symbol is not restricted.
  4. duplicate_client_order_id  the client order id was never used in this session.
- 5. well_formed_order          the id and symbol are valid Unicode text; qty is a finite positive
-                               Decimal; a limit order has a finite positive Decimal limit price; a
-                               market order has none.
+ 5. well_formed_order          the id and symbol are non-empty, valid Unicode text without spaces
+                               or control characters; qty is a finite positive Decimal; a limit
+                               order has a finite positive Decimal limit price; a market order has
+                               none.
  6. attribution                the order carries a strategy tag (rails_controls.py).
  7. max_order_qty              qty <= limit.
  8. reference_price            when a price-based rail is configured (price_collar_pct,
@@ -423,11 +424,15 @@ def rail_duplicate_client_order_id(
 def _shape_problem(order: NewOrder) -> tuple[str, str] | None:
     """(observed, sentence) for an order no other rail can judge soundly; None when well formed."""
     cid = order.client_order_id
-    if not (isinstance(cid, str) and cid):
-        return repr(cid), f"client order id {cid!r} is not a non-empty string"
     for name, text in (("client order id", cid), ("symbol", order.symbol)):
+        if not (isinstance(text, str) and text):
+            return repr(text), f"{name} {text!r} is not a non-empty string"
         if not is_unicode_text(text):  # a lone surrogate: no broker message can carry it
             return repr(text), f"{name} {text!r} is not valid Unicode text"
+        # A blank, a space or a control character (NUL, newline, FIX's SOH field delimiter)
+        # cannot travel as one FIX field or be told apart from another id in the audit.
+        if not text.isprintable() or " " in text:
+            return repr(text), f"{name} {text!r} contains a space or a control character"
     if not isinstance(order.side, Side):
         return repr(order.side), f"side {order.side!r} is not buy or sell"
     if not isinstance(order.order_type, OrderType):
