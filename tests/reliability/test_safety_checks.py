@@ -413,7 +413,9 @@ BAD_TAILS = {
 def test_a_rehashed_record_with_a_non_canonical_tail_is_refused(tail):
     first, *_ = chain(1)
     prev = first[9:73]
-    bad = rehashed('{"payload":{"i":2}' + tail.format(prev=prev))
+    good = rehashed('{"payload":{"i":2}' + GOOD_TAIL.replace("{prev}", prev))
+    assert verify_lines([first, good]).ok  # the same record, canonical, verifies
+    bad = rehashed('{"payload":{"i":2}' + tail.replace("{prev}", prev))
     result = verify_lines([first, bad])
     assert not result.ok
     assert result.first_bad_line == 2
