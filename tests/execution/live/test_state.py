@@ -113,3 +113,31 @@ def test_mermaid_diagram_has_one_edge_per_row():
     edges = [line for line in diagram.splitlines() if ": " in line]
     assert len(edges) == len(TRANSITIONS)
     assert "    DRYRUN_ACTIVE --> ERROR_REQUIRES_OPERATOR: breach" in diagram
+
+
+def test_mermaid_diagram_is_a_whole_mermaid_document():
+    # docs/state-machine.md embeds this text: a renderer needs the header, the entry edge, one
+    # line per row and one exit per terminal state, newline-separated and newline-terminated.
+    lines = mermaid_diagram().split("\n")
+    assert lines[0] == "stateDiagram-v2"
+    assert lines[1] == "    [*] --> INIT"
+    assert lines[2 : 2 + len(TRANSITIONS)] == [
+        f"    {s.value} --> {t.value}: {trig.value}" for (s, trig), t in TRANSITIONS.items()
+    ]
+    assert lines[2 + len(TRANSITIONS) :] == [
+        "    PREFLIGHT_FAILED --> [*]",
+        "    STOPPED --> [*]",
+        "",
+    ]
+
+
+def test_an_illegal_transition_names_what_the_state_accepts():
+    with pytest.raises(IllegalTransition) as caught:
+        transition(S.DRYRUN_ACTIVE, T.START)
+    assert str(caught.value) == (
+        "illegal transition: start is not accepted in state DRYRUN_ACTIVE "
+        "(accepted: stop_requested, cancel, breach)"
+    )
+    assert (caught.value.state, caught.value.trigger) == (S.DRYRUN_ACTIVE, T.START)
+    with pytest.raises(IllegalTransition, match=r"\(accepted: cancel\)$"):
+        transition(S.STOPPED, T.START)
