@@ -61,7 +61,10 @@ $(MUTATE_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,mutate]'
 	touch $(MUTATE_STAMP)
 
+# The test-to-function map is rebuilt on every run (tests change), and every mutant of the chosen
+# modules is tested again: the figures are always those of the code and tests as they are.
 mutate: $(MUTATE_STAMP)
+	rm -f mutants/mutmut-stats.json
 	$(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) $(MUTATE_GLOBS)
 	$(BIN)/python -m tools.mutation_report $(MODULE)
 

