@@ -200,11 +200,21 @@ def test_self_trade_prevention_passes_when_no_resting_order_crosses():
 # --- a client order id no broker message can carry is refused --------------------------------
 
 
-@pytest.mark.parametrize(
-    "cid",
-    ["", " ", "o 1", " o-1", "o-1\n", "o\t1", "o-1\x01", "\x00", "o-1\u00a0", "o\u2028x"],
-    ids=repr,
-)
+UNSENDABLE_IDS = {
+    "empty": "",
+    "blank": " ",
+    "inner space": "o 1",
+    "leading space": " o-1",
+    "newline": "o-1\n",
+    "tab": "o\t1",
+    "FIX SOH": "o-1\x01",
+    "NUL": "\x00",
+    "no-break space": "o-1\u00a0",
+    "line separator": "o\u2028x",
+}
+
+
+@pytest.mark.parametrize("cid", UNSENDABLE_IDS.values(), ids=UNSENDABLE_IDS.keys())
 def test_the_well_formed_rail_refuses_ids_that_cannot_travel(cid):
     rejection = check_order(new_order(cid), rails(), context())
     assert rejection is not None
@@ -213,7 +223,11 @@ def test_the_well_formed_rail_refuses_ids_that_cannot_travel(cid):
     assert "client order id" in rejection.detail
 
 
-@pytest.mark.parametrize("cid", ["o-1", "A", "strat.7:leg_2", "é-1", "x" * 64])
+@pytest.mark.parametrize(
+    "cid",
+    ["o-1", "A", "strat.7:leg_2", "é-1", "x" * 64],
+    ids=["plain", "one letter", "punctuated", "accented", "64 characters"],
+)
 def test_the_well_formed_rail_accepts_printable_ids(cid):
     assert check_order(new_order(cid), rails(), context()) is None
 
