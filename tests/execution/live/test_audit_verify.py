@@ -1,6 +1,7 @@
 """Verification: every tampering is found at its first bad line and named, the seal catches a
 clean cut, and the shell recipe in docs/audit-format.md agrees with verify_file."""
 
+import hashlib
 import json
 import re
 import shutil
@@ -211,3 +212,110 @@ def test_the_documented_shell_recipe_verifies_and_catches_tampering(tmp_path, ta
     assert done.stdout.startswith(output)
     if code == 0:
         assert done.stdout.strip().endswith(f"{verify_file(path).head}, sealed")
+
+
+# --- what a verdict says, in each corner (found by `make mutate`) -------------------------------
+
+
+def test_an_empty_list_of_lines_verifies_to_the_genesis_head():
+    result = verify_lines([])
+    assert (result.ok, result.count, result.head) == (True, 0, GENESIS_HASH)
+    assert (result.first_bad_line, result.reason, result.torn_tail, result.sealed) == (
+        None, None, False, False,
+    )  # fmt: skip
+
+
+def test_a_verified_chain_reports_its_count_and_head_and_no_finding():
+    lines = forge([(1, 0), (2, 0), (3, 7)])
+    for items in (lines, [line.encode() for line in lines], [f"{line}\n" for line in lines]):
+        result = verify_lines(items)
+        assert (result.ok, result.count, result.head) == (True, 3, lines[-1][9:73])
+        assert (result.first_bad_line, result.reason, result.torn_tail) == (None, None, False)
+
+
+def test_a_prev_mismatch_names_what_the_prev_should_have_been():
+    first, second, third = forge([(1, 0), (2, 0), (3, 0)])
+    result = verify_lines([second])
+    assert result.reason == (
+        "prev mismatch at line 1: its prev is not the genesis hash, so a record was deleted, "
+        "inserted or reordered before this line."
+    )
+    result = verify_lines([first, third])
+    assert result.reason == (
+        "prev mismatch at line 2: its prev is not the hash of line 1, so a record was deleted, "
+        "inserted or reordered before this line."
+    )
+    assert (result.count, result.head, result.first_bad_line) == (1, first[9:73], 2)
+
+
+def test_a_torn_tail_names_the_records_before_it():
+    lines = [f"{line}\n" for line in forge([(1, 0), (2, 0), (3, 0)])]
+    result = verify_lines([*lines[:2], lines[2][:40]])
+    assert result.reason == (
+        "torn last line 3: the file ends mid-record (crash during append?); the 2 records "
+        "before it verify."
+    )
+    assert (result.torn_tail, result.first_bad_line, result.count) == (True, 3, 2)
+
+
+def test_a_line_without_any_tail_marker_is_malformed():
+    # A record whose body holds no ',"prev":"' at all, hashed right: only the tail rule sees it.
+    body = '{"payload":{},"seq":1,"state":"s","step":0,"type":"t"}'
+    line = '{"hash":"' + hashlib.sha256(body.encode()).hexdigest() + '",' + body[1:]
+    result = verify_lines([line])
+    assert result.reason == "line 1 is malformed: it lacks the canonical record tail."
+
+
+def test_a_file_without_a_seal_verifies_unsealed(tmp_path):
+    path = write_file(tmp_path)
+    seal_of(path).unlink()
+    result = verify_file(path)
+    assert (result.ok, result.sealed, result.count) == (True, False, 5)
+
+
+def test_a_sealed_file_with_a_bad_line_reports_the_line_not_the_seal(tmp_path):
+    path = write_file(tmp_path)
+    data = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join([data[0], data[2], *data[3:]]))
+    result = verify_file(path)
+    assert (result.ok, result.sealed, result.first_bad_line) == (False, True, 2)
+    assert result.reason.startswith("prev mismatch at line 2")
+
+
+@pytest.mark.parametrize(
+    "seal_text",
+    [
+        pytest.param("not json", id="not json"),
+        pytest.param("[]", id="a list"),
+        pytest.param('{"count": 5}', id="keys missing"),
+        pytest.param(None, id="count as text"),
+        pytest.param(None, id="head as a number"),
+    ],
+)
+def test_a_malformed_seal_cannot_vouch(tmp_path, request, seal_text):
+    path = write_file(tmp_path)
+    seal = json.loads(seal_of(path).read_text())
+    case = request.node.callspec.id
+    if case == "count as text":
+        seal_text = json.dumps(seal | {"count": str(seal["count"])})
+    elif case == "head as a number":
+        seal_text = json.dumps(seal | {"head": 5})
+    seal_of(path).write_text(seal_text)
+    result = verify_file(path)
+    assert (result.ok, result.sealed) == (False, True)
+    assert (
+        result.reason == "the seal of session.jsonl is malformed, so it cannot vouch for the file."
+    )
+
+
+def test_a_seal_with_another_head_is_a_head_mismatch(tmp_path):
+    path = write_file(tmp_path)
+    seal = json.loads(seal_of(path).read_text())
+    seal_of(path).write_text(json.dumps(seal | {"head": "f" * 64}))
+    result = verify_file(path)
+    assert result.ok is False
+    assert result.reason == (
+        f"head mismatch: the seal records head {'f' * 64}, the file's is {seal['head']}."
+    )
+    seal_of(path).write_text(json.dumps(seal))
+    assert verify_file(path).ok
