@@ -10,6 +10,7 @@ str and list subclasses — and asserts the behaviour, through the public API of
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import OrderedDict, namedtuple
@@ -254,24 +255,27 @@ def test_an_empty_id_never_reaches_the_broker():
 # --- the position invariant catches a break on either side -----------------------------------
 
 
-def test_a_fill_seen_only_through_cum_is_a_position_break():
-    # The trade report was lost; the cancel reveals 4 filled. Only the cum side knows the symbol.
+def test_a_break_known_to_one_side_only_is_found():
+    # The running sums behind the invariant (fills' last qty, orders' cum) as a bookkeeping bug
+    # would leave them: a symbol that only one of the two sums knows still breaks the invariant.
     book = book_with_order()
-    book.apply(book_report(2, ExecType.CANCELED, OrderStatus.CANCELED, "4"))
+    book.signed_cum["AAPL"] = D(4)
     assert book.position_breaks() == ["AAPL: position 0 != signed cum_qty 4"]
-
-
-def test_a_fill_seen_only_as_a_trade_is_a_position_break():
-    # A trade that does not move cum: only the fills side knows the symbol.
     book = book_with_order()
-    book.apply(book_report(2, ExecType.TRADE, OrderStatus.NEW, "0", last="4", px="100"))
-    assert book.position_breaks() == ["AAPL: position 4 != signed cum_qty 0"]
+    book.positions["MSFT"] = D(-4)
+    assert book.position_breaks() == ["MSFT: position -4 != signed cum_qty 0"]
+    book.signed_cum["AAPL"] = D(1)
+    assert book.position_breaks() == [
+        "AAPL: position 0 != signed cum_qty 1",
+        "MSFT: position -4 != signed cum_qty 0",
+    ]
 
 
-def test_a_sell_break_has_the_sign_of_a_sell():
-    book = book_with_order(side=Side.SELL)
-    book.apply(book_report(2, ExecType.CANCELED, OrderStatus.CANCELED, "4", side=Side.SELL))
-    assert book.position_breaks() == ["AAPL: position 0 != signed cum_qty -4"]
+def test_sums_that_net_to_zero_on_one_side_only_are_no_break():
+    book = book_with_order()
+    book.signed_cum["AAPL"] = D(0)  # a buy and a sell of 4, netted
+    book.positions["MSFT"] = D(0)
+    assert book.position_breaks() == []
 
 
 def test_a_consistent_book_has_no_break():
@@ -282,19 +286,30 @@ def test_a_consistent_book_has_no_break():
     assert book.position_breaks() == []
 
 
-def test_an_unseen_fill_breaches_the_running_session():
-    # No stub: a broker whose trade report never arrives, then a cancel that reveals it.
+def resend(report: ExecutionReport, exec_id: str) -> ExecutionReport:
+    return dataclasses.replace(report, exec_id=exec_id, poss_resend=True)
+
+
+def test_a_fill_counted_twice_breaches_the_running_session():
+    # No stub: a broker that resends an old fill under an exec id the session never saw, after a
+    # later fill. The resend is counted as an execution, cum stays; the invariant catches it.
     broker = ScriptedBroker()
-    broker.reports[1] = [scripted_report("o-1", 1, ExecType.NEW, OrderStatus.NEW)]
-    broker.reports[2] = [
-        scripted_report("o-1", 2, ExecType.CANCELED, OrderStatus.CANCELED, cum="40", leaves="0")
-    ]
+    fill = scripted_report(
+        "o-1", 2, ExecType.TRADE, OrderStatus.PARTIALLY_FILLED, cum="40", last="40", px="10"
+    )
+    later = scripted_report(
+        "o-1", 3, ExecType.TRADE, OrderStatus.PARTIALLY_FILLED, cum="70", last="30", px="10"
+    )
+    ack = scripted_report("o-1", 1, ExecType.NEW, OrderStatus.NEW)
+    broker.reports[1] = [ack, fill, later, resend(fill, "o-1:9")]  # one poll, one check
     session = running(broker)
     submit(session.intents, 1, market_buy())
-    session.orchestrator.run_n_steps(2)
-    breaches = session.of_type("invariant_breach")
-    assert [b["payload"]["invariant"] for b in breaches] == ["position_matches_fills"]
-    assert breaches[0]["payload"]["detail"] == "AAPL: position 0 != signed cum_qty 40"
+    session.orchestrator.step()
+    breaches = {
+        b["payload"]["invariant"]: b["payload"]["detail"]
+        for b in session.of_type("invariant_breach")
+    }
+    assert breaches["position_matches_fills"] == "AAPL: position 110 != signed cum_qty 70"
     assert session.orchestrator.state is S.ERROR_REQUIRES_OPERATOR
 
 
@@ -331,8 +346,9 @@ def test_a_report_that_contradicts_the_order_sent_is_refused(kw):
     assert book.positions.get("MSFT", D(0)) == D(0)
     assert book.fills == 0
     assert book.position_breaks() == []
-    # the same report again is a duplicate, not a second refusal or a late application
-    assert book.apply(trade).outcome is Outcome.DUPLICATE
+    # the same report again is refused again: never applied late
+    assert book.apply(trade).outcome is Outcome.REFUSED
+    assert book.open_orders["o-1"] == after
     # and the order still takes its own reports afterwards
     own = book_report(3, ExecType.TRADE, OrderStatus.FILLED, "10", last="10", px="9")
     assert book.apply(own).violations == ()
@@ -363,32 +379,35 @@ def test_a_report_that_contradicts_the_order_breaches_and_is_audited_refused():
 # --- a resent fill after later fills ----------------------------------------------------------
 
 
-def test_a_resent_fill_after_later_fills_counts_but_never_moves_cum_back():
+def test_a_resent_fill_after_later_fills_never_moves_cum_or_status_back():
     book = book_with_order()
-    # fill 2 of 6 (cum 10) arrives; fill 1 of 4 (cum 4) was lost and is resent afterwards
-    book.apply(book_report(3, ExecType.TRADE, OrderStatus.FILLED, "10", last="6", px="11"))
-    assert book.position_breaks() == ["AAPL: position 6 != signed cum_qty 10"]
-    resent = book_report(
-        2, ExecType.TRADE, OrderStatus.PARTIALLY_FILLED, "4", last="4", px="10", poss_resend=True
-    )
-    result = book.apply(resent)
-    assert result.outcome is Outcome.APPLIED
-    order = book.closed_orders["o-1"]
-    assert order.status is OrderStatus.FILLED  # not reopened by the older report
-    assert (order.cum_qty, order.leaves_qty) == (D(10), D(0))
-    assert order.fills == 2
-    assert order.avg_px == D("10.6")  # (6 x 11 + 4 x 10) / 10
-    assert book.positions == {"AAPL": D(10)}
+    first = book_report(2, ExecType.TRADE, OrderStatus.PARTIALLY_FILLED, "4", last="4", px="10")
+    book.apply(first)
+    book.apply(book_report(3, ExecType.TRADE, OrderStatus.PARTIALLY_FILLED, "8", last="4", px="13"))
     assert book.position_breaks() == []
-    assert book.apply(resent).outcome is Outcome.DUPLICATE  # once only
+    # the first fill resent under an exec id never seen: counted, but cum and status stay
+    result = book.apply(resend(first, "o-1:9"))
+    assert result.outcome is Outcome.APPLIED
+    order = book.open_orders["o-1"]
+    assert order.status is OrderStatus.PARTIALLY_FILLED
+    assert (order.cum_qty, order.leaves_qty) == (D(8), D(2))  # not moved back to 4 / 6
+    assert order.fills == 3
+    assert order.notional == D(132)  # 4 x 10 + 4 x 13 + 4 x 10: counted as it came
+    # and the double count is exactly what the position invariant names
+    assert book.positions == {"AAPL": D(12)}
+    assert book.position_breaks() == ["AAPL: position 12 != signed cum_qty 8"]
+    assert book.apply(resend(first, "o-1:9")).outcome is Outcome.DUPLICATE  # once only
 
 
-def test_an_older_report_without_poss_resend_is_a_violation():
+def test_an_older_report_without_poss_resend_is_refused():
     book = book_with_order()
     book.apply(book_report(2, ExecType.TRADE, OrderStatus.FILLED, "10", last="10", px="11"))
     late = book_report(3, ExecType.TRADE, OrderStatus.PARTIALLY_FILLED, "4", last="4", px="10")
     result = book.apply(late)
-    assert any("cum_qty decreased from 10 to 4" in v for v in result.violations)
+    assert result.violations
+    order = book.closed_orders["o-1"]
+    assert (order.status, order.cum_qty, order.fills) == (OrderStatus.FILLED, D(10), 1)
+    assert book.positions == {"AAPL": D(10)}
 
 
 # --- the verifier holds every record to the canonical shape ----------------------------------

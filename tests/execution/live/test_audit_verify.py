@@ -319,3 +319,27 @@ def test_a_seal_with_another_head_is_a_head_mismatch(tmp_path):
     )
     seal_of(path).write_text(json.dumps(seal))
     assert verify_file(path).ok
+
+
+def test_an_empty_file_is_not_a_verified_trail_and_one_record_is(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"")
+    result = verify_file(path)
+    assert (result.ok, result.count, result.sealed) == (False, 0, False)
+    assert result.reason == (
+        "empty: the file holds no records, and every session writes at least one "
+        "(session_opened); an emptied file is not a verified trail."
+    )
+    one = tmp_path / "one.jsonl"
+    one.write_text(forge([(1, 0)])[0] + "\n")
+    assert verify_file(one).ok
+    assert verify_file(one).count == 1
+
+
+def test_a_file_whose_only_record_lacks_its_newline_is_torn(tmp_path):
+    # A file is a stream from its first byte: a last line without its newline was cut mid-append,
+    # even when it is the only line.
+    path = tmp_path / "torn.jsonl"
+    path.write_text(forge([(1, 0)])[0])
+    result = verify_file(path)
+    assert (result.ok, result.torn_tail, result.count, result.first_bad_line) == (False, True, 0, 1)

@@ -244,17 +244,6 @@ def test_a_duplicate_carries_the_order_as_the_session_knows_it() -> None:
     assert book.positions == {"AAPL": D(10)}
 
 
-def test_a_resent_fill_after_later_fills_still_reports_what_is_wrong_with_it() -> None:
-    book = acked("o-1")
-    book.apply(er(3, ExecType.TRADE, OrderStatus.PARTIALLY_FILLED, "8", last="4", px="10"))
-    resent = er(2, ExecType.TRADE, OrderStatus.PARTIALLY_FILLED, "4", last="4", poss_resend=True)
-    result = book.apply(resent)  # no last_px: a trade report without a price
-    assert result.violations
-    assert any("last_px" in v for v in result.violations)
-    order = book.open_orders["o-1"]
-    assert (order.cum_qty, order.status) == (D(8), OrderStatus.PARTIALLY_FILLED)
-
-
 def test_an_order_payload_names_every_field_the_audit_shows() -> None:
     book = acked("o-1")
     assert book.open_orders["o-1"].to_payload() == {
@@ -342,27 +331,4 @@ def test_positions_and_cum_are_signed_and_summed_per_symbol() -> None:
     assert book.positions == {"AAPL": D(5)}
     assert book.signed_cum == {"AAPL": D(5)}
     assert book.fills == 3
-    assert book.position_breaks() == []
-
-
-def test_fills_that_net_to_zero_on_one_side_only_are_no_break() -> None:
-    # Two unseen fills revealed by cancels, a buy and a sell of 4: cum nets to 0, and no trade
-    # was seen. The position (0) matches; the symbol is known on one side only.
-    book = acked("b-1")
-    book.add(NewOrder(client_order_id="s-1", symbol="AAPL", side=Side.SELL, qty=D(10)), step=1)
-    book.apply(er(1, ExecType.NEW, OrderStatus.NEW, cid="s-1", side=Side.SELL))
-    book.apply(er(2, ExecType.CANCELED, OrderStatus.CANCELED, "4", cid="b-1"))
-    book.apply(er(2, ExecType.CANCELED, OrderStatus.CANCELED, "4", cid="s-1", side=Side.SELL))
-    assert book.signed_cum == {"AAPL": D(0)}
-    assert book.positions == {}
-    assert book.position_breaks() == []
-    # and trades that net to zero without moving cum
-    book = acked("b-1")
-    book.add(NewOrder(client_order_id="s-1", symbol="AAPL", side=Side.SELL, qty=D(10)), step=1)
-    book.apply(er(1, ExecType.NEW, OrderStatus.NEW, cid="s-1", side=Side.SELL))
-    book.apply(er(2, ExecType.TRADE, OrderStatus.NEW, "0", cid="b-1", last="4", px="1"))
-    book.apply(er(2, ExecType.TRADE, OrderStatus.NEW, "0", cid="s-1", last="4", px="1",
-                  side=Side.SELL))  # fmt: skip
-    assert book.positions == {"AAPL": D(0)}
-    assert book.signed_cum == {}
     assert book.position_breaks() == []
