@@ -343,3 +343,17 @@ def test_a_file_whose_only_record_lacks_its_newline_is_torn(tmp_path):
     path.write_text(forge([(1, 0)])[0])
     result = verify_file(path)
     assert (result.ok, result.torn_tail, result.count, result.first_bad_line) == (False, True, 0, 1)
+
+
+def test_a_payload_with_its_own_prev_key_still_verifies():
+    # A payload may hold an object with a "prev" key after another key: its ',"prev":"' comes
+    # before the record's own, which is the last one on the line.
+    lines, prev = [], GENESIS_HASH
+    for seq in (1, 2):
+        line, prev = encode_record(
+            seq=seq, step=0, type="t", state="s", payload={"o": {"a": 1, "prev": "x"}}, prev=prev
+        )
+        lines.append(line)
+    assert line.count(',"prev":"') == 2
+    result = verify_lines(lines)
+    assert (result.ok, result.count) == (True, 2)
