@@ -38,7 +38,7 @@ from peak_trade.execution.live.rails_config import RailsConfig
 from peak_trade.execution.live.redaction import REDACTED, Redactor
 from peak_trade.execution.live.session import build_session
 from peak_trade.execution.live.state import SessionState as S
-from tests.execution.live.support import BASE_CONFIG, ScriptedBroker, Session, submit
+from tests.execution.live.support import BASE_CONFIG, ScriptedBroker, Session, bounded, submit
 from tests.execution.live.support import order as market_buy
 from tests.execution.live.support import report as scripted_report
 
@@ -50,7 +50,7 @@ D = Decimal
 def running(broker: ScriptedBroker) -> Session:
     """A started session over `broker`, with a memory audit to read back."""
     sink, intents = MemorySink(), ScriptedIntents()
-    config = SessionConfig.from_mapping(BASE_CONFIG)
+    config = SessionConfig.from_mapping(bounded(BASE_CONFIG))
     session = Session(
         build_session(config, broker, intents, extra_sinks=[sink]), sink, broker, intents
     )

@@ -218,7 +218,7 @@ def test_an_unprintable_exception_still_refuses_with_a_sentence(monkeypatch):
         raise Unprintable
 
     monkeypatch.setattr(rails, "rail_max_order_qty", boom)
-    result = check_order(buy("1"), RailsConfig(), context())
+    result = check_order(buy("1"), RailsConfig(max_order_qty=D("10")), context())
     assert result is not None
     assert result.detail == (
         "rail max_order_qty raised Unprintable: <unprintable>; the order is refused (fail closed)"
