@@ -206,6 +206,31 @@ def test_an_adapter_that_turns_live_after_preflight_receives_nothing() -> None:
     assert breach[0]["payload"]["invariant"] == "broker_is_mock"
 
 
+def test_after_the_turn_an_operator_stop_sends_nothing_and_names_the_orders_left() -> None:
+    broker = TurncoatBroker(parse_broker_spec({"reference_prices": {"AAPL": "190.10"}}))
+    session, memory, _ = make(broker=broker)
+    session.preflight()
+    session.start()
+    session.step()  # o-1 is sent
+    sent = list(broker.commands)
+    assert [cmd.client_order_id for _, cmd in sent] == ["o-1"]
+    open_now = sorted(session.book.open_orders)
+    assert open_now == ["o-1"]  # acked, its fill still to come
+    broker.turned = True
+    with pytest.raises(LiveBrokerRefused):
+        session.step()
+    for attempt in (lambda: session.acknowledge("ops", "live adapter"), session.step):
+        with pytest.raises(LiveBrokerRefused):
+            attempt()
+    assert broker.commands == sent, "nothing more reaches the adapter"
+    refused = [r["payload"] for r in records(memory) if r["type"] == "live_broker_refused"]
+    assert len(refused) == 3
+    assert all(p["open_orders"] == open_now for p in refused)
+    assert session.state is SessionState.ERROR_REQUIRES_OPERATOR  # it cannot drain the orders
+    session.close()
+    assert verify_lines([line + "\n" for line in memory.lines]).ok
+
+
 def test_build_session_judges_the_values_of_the_names_it_is_given(monkeypatch) -> None:
     """Names only used to hide a value: PEAK_TRADE_MODE=live passed preflight through the API."""
     monkeypatch.setenv("PEAK_TRADE_MODE", " LiVe ")

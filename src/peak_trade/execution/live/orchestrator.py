@@ -980,7 +980,13 @@ class LiveSessionOrchestrator:
         """The gateway refused a call (the adapter is not the mock, or was not once): record it,
         breach a running session, and raise to the caller. Defence in depth behind preflight."""
         detail = exc.detail
-        self._record("live_broker_refused", {"operation": exc.operation, "detail": detail})
+        # The orders it may hold, which the session can no longer confirm or cancel: the
+        # operator's list (bounded by the open orders).
+        left = sorted(self._book.open_orders)
+        self._record(
+            "live_broker_refused",
+            {"operation": exc.operation, "detail": detail, "open_orders": left},
+        )
         if self._state in (S.DRYRUN_ACTIVE, S.STOPPING):
             self._breach([Breach(invariant="broker_is_mock", detail=detail)])
         raise LiveBrokerRefused(detail)
