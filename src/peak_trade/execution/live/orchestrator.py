@@ -618,8 +618,10 @@ class LiveSessionOrchestrator:
         for breach in breaches:
             self._record("invariant_breach", breach.to_payload())
         self._fire(Trigger.BREACH, invariants=[b.invariant for b in breaches])
-        if self._gate.config.cancel_on_breach:
+        if self._gate.config.cancel_on_breach and self._gateway.severed is None:
             # FIA 1.4 / CME cancel on disconnect: nothing keeps working while no one is in charge
+            # (not through a gateway shut because the adapter is not the mock: it is sent
+            # nothing, and its refusal record names the orders left open)
             for client_order_id in list(self._book.open_orders):  # bounded by the open orders
                 if client_order_id not in self._cancel_sent_steps:
                     self._cancel_order(client_order_id, "cancel on breach")
