@@ -97,6 +97,9 @@ FRAGMENTS = {
     # cross-field rules
     "limit_order_without_price.yaml": "a limit order needs limit_price",
     "duplicate_order_id.yaml": "order id 'o-1' is already submitted",
+    # worst-case work past the bounds (test_bounds.py tries each bound near and past it)
+    "bounds_ten_million_steps.yaml": "up to 10,000,000 steps the runner can play, over the bound",
+    "bounds_alias_restart_replays.yaml": "execution reports the mock broker can send, over the",
     # text that is not Unicode
     "surrogate_escape_in_note.yaml": "lone surrogate escape (such as \\ud800)",
 }

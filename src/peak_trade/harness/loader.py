@@ -88,6 +88,7 @@ class LoadedDocument:
     key_positions: Mapping[JsonPath, tuple[int, int]]
     sources: Mapping[JsonPath, str]
     sha256: str = ""  # of the bytes that were loaded, secrets redacted (`scenario_digest`)
+    size: int = 0  # how many bytes were loaded (the work model charges echoes of the file)
     # With `keep_going`: what strict loading refused without losing the document's shape (a
     # duplicate key, a YAML 1.1 boolean, a tag...), and the pointers of the values it left as
     # null placeholders, so that the schema's complaints about those are not reported twice.
@@ -242,6 +243,7 @@ def _document(
         key_positions=tables.key_positions,
         sources=tables.sources,
         sha256=scenario_digest(raw, _secrets_in_data(data)),
+        size=len(raw),
     )
 
 

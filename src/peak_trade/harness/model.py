@@ -36,6 +36,7 @@ from peak_trade.harness.errors import (
 from peak_trade.harness.loader import LoadedDocument, json_pointer, load_scenario_file
 from peak_trade.harness.secret_screen import secret_strength_problems, secrets_in_data
 from peak_trade.harness.validate import load_schema, validate_document
+from peak_trade.harness.work_model import work_problems
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -239,7 +240,7 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
         )
     if problems:
         raise ScenarioValidationError(problems)
-    return Scenario(
+    scenario = Scenario(
         id=scenario_id,
         title=str(data["title"]),
         description=str(data.get("description", "")),
@@ -251,6 +252,11 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
         steps=tuple(steps),
         expect=_expectations(data.get("expect") or {}),
     )
+    # Last: the worst-case work multiplies what the checks above proved well formed.
+    bounded = work_problems(doc, scenario, doc.size)
+    if bounded:
+        raise ScenarioValidationError(bounded)
+    return scenario
 
 
 def _tag(spec: Mapping[str, Any]) -> tuple[str, str] | None:
