@@ -17,7 +17,6 @@ from peak_trade.harness.evidence import (
     EvidenceAltered,
     EvidenceFormatError,
     parse_evidence,
-    sha256_text,
 )
 from peak_trade.harness.evidence_check import audit_problems, evidence_findings
 from peak_trade.harness.loader import scenario_digest
@@ -130,7 +129,7 @@ def cmd_evidence_verify(args: argparse.Namespace, ctx: Context) -> int:
     redactor = build_redactor(scenario.config)
     say = redactor.redact_text
     verdict = evaluate(scenario, snapshot_dir=args.snapshot_dir)
-    keep_digests(actual_sha, verdict.result.head, sha256_text(verdict.snapshot_text))
+    keep_digests(actual_sha, verdict.result.head, verdict.snapshot_sha256)
     findings = evidence_findings(
         text, recorded, verdict, scenario_sha256=actual_sha, name=Path(shown).name
     )

@@ -126,7 +126,7 @@ def digests(
         "scenario_sha256": scenario.sha256,
         "audit_records": result.count,
         "audit_head": result.head,
-        "snapshot_sha256": sha256_text(verdict.snapshot_text),
+        "snapshot_sha256": verdict.snapshot_sha256,
         "peak_trade_version": version,
     }
 
@@ -156,7 +156,7 @@ def render_evidence(
     def inline(text: object) -> str:
         return _inline(redact(str(text)))
 
-    records = result.records
+    records = result.trail.records_of("transition")  # folded by the run: no list of all
     snapshot = snapshot_name or f"{scenario.id}{SNAPSHOT_SUFFIX}"
     inputs = {
         "command": command,
@@ -244,8 +244,7 @@ def render_evidence(
     out += [
         f"- **Audit records:** {result.count}",
         f"- **Chain head:** `{result.head}`",
-        f"- **Snapshot:** `{_code(redact(snapshot))}` "
-        f"(SHA-256 `{sha256_text(verdict.snapshot_text)}`)",
+        f"- **Snapshot:** `{_code(redact(snapshot))}` (SHA-256 `{verdict.snapshot_sha256}`)",
         "",
         "## Environment",
         "",
@@ -256,7 +255,7 @@ def render_evidence(
     ]
     # Raw first: each recorded input is redacted before JSON escapes it; then the final bytes.
     inputs = {key: redact(v) if isinstance(v, str) else v for key, v in inputs.items()}
-    kept = _digest_values(scenario.sha256, result.head, sha256_text(verdict.snapshot_text))
+    kept = _digest_values(scenario.sha256, result.head, verdict.snapshot_sha256)
     kept += _digest_values(git_commit)
     # The text above the digests is hashed as written (redacted), so an edit made consistently
     # in the text and in `inputs` (an operator renamed in both) still fails verification.

@@ -82,11 +82,16 @@ def check_expectations(
     *,
     records: Sequence[Mapping[str, object]] | None = None,
 ) -> list[Mismatch]:
-    """Every expectation `result` does not meet; `records` are its audit records when the caller
-    has parsed them already (they are only read)."""
-    records = result.records if records is None else records
-    types = [str(r["type"]) for r in records]
-    payloads = [(str(r["type"]), r["payload"]) for r in records]
+    """Every expectation `result` does not meet. The facts come from the run's folded trail
+    (`result.trail`: record types, and the transition, breach and refusal records), or from
+    `records` when the caller gives the audit records themselves (they are only read)."""
+    if records is None:
+        types: Sequence[str] = result.trail.types
+        looked_into: Sequence[Mapping[str, object]] = result.trail.parsed
+    else:
+        types = [str(r["type"]) for r in records]
+        looked_into = records
+    payloads = [(str(r["type"]), r["payload"]) for r in looked_into]
     states = [str(p["to"]) for t, p in payloads if t == "transition"]  # type: ignore[index]
     breaches = [str(p["invariant"]) for t, p in payloads if t == "invariant_breach"]  # type: ignore[index]
     refused = {
@@ -123,7 +128,7 @@ def check_expectations(
         present = [t for t in expect.audit_absent if t in types]
         if present:
             add(Mismatch(key="audit.absent", expected=list(expect.audit_absent), actual=present))
-    equal("audit.count", expect.audit_count, len(records))
+    equal("audit.count", expect.audit_count, len(types))
     for cid, fields in expect.orders.items():
         order = result.orders.get(cid)
         if order is None:

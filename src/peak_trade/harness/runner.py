@@ -18,7 +18,7 @@ from tempfile import TemporaryDirectory
 
 from peak_trade.execution.broker.mock import MockBroker
 from peak_trade.execution.broker.protocol import BrokerAdapter
-from peak_trade.execution.live.audit import AuditSink, JsonlFileSink, MemorySink
+from peak_trade.execution.live.audit import AuditSink, JsonlFileSink
 from peak_trade.execution.live.book import OrderState
 from peak_trade.execution.live.checks import CheckResult
 from peak_trade.execution.live.errors import SessionError
@@ -27,6 +27,7 @@ from peak_trade.execution.live.orchestrator import LiveSessionOrchestrator
 from peak_trade.execution.live.session import build_session
 from peak_trade.execution.live.state import STEPPING_STATES, SessionState
 from peak_trade.harness.model import Scenario, StepSpec
+from peak_trade.harness.trail import TrailCapture
 
 ERROR_KINDS = {
     "IllegalTransition": "illegal_transition",
@@ -49,7 +50,7 @@ class RaisedError:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunResult:
     scenario: Scenario
-    audit_lines: tuple[str, ...]
+    trail: TrailCapture  # the run's audit trail, folded and spooled (never a list in memory)
     final_state: str
     steps_run: int
     errors: tuple[RaisedError, ...]
@@ -61,12 +62,18 @@ class RunResult:
     audit_failures: tuple[str, ...] = ()  # sink write or seal failures: the run cannot pass
 
     @property
+    def audit_lines(self) -> tuple[str, ...]:
+        """Every audit line, read back from the spool: for tests and small runs."""
+        return tuple(self.trail.lines())
+
+    @property
     def records(self) -> list[dict[str, object]]:
-        return [json.loads(line) for line in self.audit_lines]
+        """Every audit record, parsed: for tests and small runs (the harness never asks)."""
+        return [json.loads(line) for line in self.trail.lines()]
 
     @property
     def count(self) -> int:
-        return len(self.audit_lines)
+        return self.trail.count
 
 
 def run_scenario(
@@ -79,8 +86,10 @@ def run_scenario(
     """Run `scenario` once. `audit_file`, when given, receives the trail as JSON Lines (+ seal).
     `broker` stands in for the scenario's mock broker (tests of what the session does with an
     adapter that misbehaves)."""
-    capture = MemorySink()
-    extra: list[AuditSink] = [capture]
+    capture = TrailCapture()
+    # The capture is the configured memory sink itself when there is one: one copy of the trail.
+    in_memory = scenario.config.audit.sink == "memory"
+    extra: list[AuditSink] = [] if in_memory else [capture]
     if audit_file is not None:
         for stale in (audit_file, audit_file.with_name(audit_file.name + ".seal")):
             stale.unlink(
@@ -106,6 +115,7 @@ def run_scenario(
             extra_sinks=extra,
             environ_names=environ_names,  # None: the process environment, names and live values
             prices=intents,
+            memory_sink=capture if in_memory else None,
         )
         errors, preflight = _play(session, intents, scenario.steps)
         try:
@@ -117,7 +127,7 @@ def run_scenario(
     status = session.status()
     return RunResult(
         scenario=scenario,
-        audit_lines=tuple(capture.lines),
+        trail=capture,
         final_state=status.state.value,
         steps_run=status.step,
         errors=tuple(errors),

@@ -8,19 +8,28 @@ from pathlib import Path
 from peak_trade.harness.expectations import Mismatch, check_expectations
 from peak_trade.harness.model import Scenario
 from peak_trade.harness.runner import RunResult, run_scenario
-from peak_trade.harness.snapshot import compare_with_stored, render_records, snapshot_path
+from peak_trade.harness.snapshot import compare_stored_file, snapshot_path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Verdict:
     scenario: Scenario
     result: RunResult
-    snapshot_text: str
     mismatches: tuple[Mismatch, ...]
 
     @property
     def passed(self) -> bool:
         return not self.mismatches
+
+    @property
+    def snapshot_text(self) -> str:
+        """The readable snapshot of the run's trail, built on request (pytest compares it)."""
+        return self.result.trail.snapshot_text(self.scenario.id)
+
+    @property
+    def snapshot_sha256(self) -> str:
+        """SHA-256 of `snapshot_text`, streamed: the text is never held whole."""
+        return self.result.trail.snapshot_sha256(self.scenario.id)
 
 
 def evaluate(
@@ -31,9 +40,7 @@ def evaluate(
 ) -> Verdict:
     """Run `scenario`, check its expectations and, when `snapshot_dir` is given, its snapshot."""
     result = run_scenario(scenario, audit_file=audit_file)
-    records = result.records  # parsed once, for the snapshot and the expectations
-    text = render_records(scenario.id, records, result.head)
-    mismatches = check_expectations(scenario.expect, result, records=records)
+    mismatches = check_expectations(scenario.expect, result)
     if result.audit_failures:  # whatever the expectations say: the trail is short or unsealed
         mismatches.append(
             Mismatch(
@@ -45,17 +52,14 @@ def evaluate(
         )
     if snapshot_dir is not None:
         stored_path = snapshot_path(snapshot_dir, scenario.id)
-        try:
-            stored: str | None = stored_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            stored = None
-        snapshot_mismatch = compare_with_stored(text, stored, name=str(stored_path))
+        snapshot_mismatch = compare_stored_file(
+            lambda: result.trail.snapshot_lines(scenario.id), stored_path, name=str(stored_path)
+        )
         if snapshot_mismatch is not None:
             mismatches.append(snapshot_mismatch)
     return Verdict(
         scenario=scenario,
         result=result,
-        snapshot_text=text,
         mismatches=_redacted(scenario, mismatches),
     )
 

@@ -59,10 +59,12 @@ def _redactor(values: tuple[str, ...]) -> Redactor:
     return Redactor(values)
 
 
-def build_configured_sink(config: SessionConfig, base_dir: Path | None) -> AuditSink:
+def build_configured_sink(
+    config: SessionConfig, base_dir: Path | None, memory: AuditSink | None = None
+) -> AuditSink:
     settings = config.audit
     if settings.sink == "memory":
-        return MemorySink()
+        return MemorySink() if memory is None else memory
     if settings.sink != "file":
         return UnusableSink(str(settings.sink), "unknown audit sink kind")
     if not isinstance(settings.path, str) or not settings.path:
@@ -100,6 +102,7 @@ def build_session(
     environ_names: Iterable[str] | None = None,
     prices: ReferencePriceSource | None = None,
     environ: Mapping[str, str] | None = None,
+    memory_sink: AuditSink | None = None,
 ) -> LiveSessionOrchestrator:
     """An orchestrator whose audit goes to the configured sink plus `extra_sinks` (e.g. a memory
     capture for snapshots).
@@ -109,8 +112,9 @@ def build_session(
     each name has in `environ` or, failing that, in os.environ, so naming a variable never hides
     its value: `environ_names=["PEAK_TRADE_MODE"]` with PEAK_TRADE_MODE=live fails preflight.
     `environ_names=()` without `environ` is an empty environment (tests that must not see the
-    developer's)."""
-    sinks = [build_configured_sink(config, base_dir), *extra_sinks]
+    developer's). `memory_sink` stands for the configured sink where the config says `memory`
+    (the harness passes its own capture, so that a run's trail is not kept twice)."""
+    sinks = [build_configured_sink(config, base_dir, memory_sink), *extra_sinks]
     trail = AuditTrail(sinks, build_redactor(config))
     judged = judged_environment(environ, environ_names)
     names = tuple(judged)
