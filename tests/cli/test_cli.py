@@ -357,7 +357,7 @@ def test_an_unwritable_evidence_dir_is_one_sentence(tree, capsys):
     Path("evidence").write_text("a file, not a folder", encoding="utf-8")
     code, _, err = cli(capsys, "scenario", "run", HAPPY)
     assert code == 2
-    assert err == "peak-trade: cannot write evidence into evidence: File exists\n"
+    assert err == "peak-trade: cannot write evidence into evidence: evidence is not a folder\n"
 
 
 def test_an_unusable_audit_dir_is_one_sentence(tree, capsys):

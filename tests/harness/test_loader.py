@@ -730,7 +730,7 @@ def test_an_oversized_file_is_refused_from_its_size(tmp_path) -> None:
     ("name", "message"),
     [
         ("missing.yaml", "cannot read the file: No such file or directory"),
-        (".", "cannot read the file: Is a directory"),
+        (".", "cannot read the file: it is a folder, not a regular file"),
     ],
 )
 def test_an_unreadable_file_is_one_problem(tmp_path, name: str, message: str) -> None:

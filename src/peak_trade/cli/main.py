@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from peak_trade import __version__
@@ -255,7 +258,40 @@ def _shown_path(path: Path) -> Path:
     return Path(display_path(path))
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C, so every `finally` and `with` cleans up
+    (temporary seal and evidence files, scratch directories, audit path locks). A BaseException:
+    the engine's fail-closed `except Exception` handlers must not swallow it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+@contextmanager
+def _signals_unwind() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise `Terminated` while a command runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with _signals_unwind():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     ctx = Context()
     reset_screen()  # secrets of an earlier invocation in this process are not this one's
     try:
@@ -282,6 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err(f"{PROG}: interrupted")
         return EXIT_INTERRUPTED
+    except Terminated as stop:  # cleaned up on the way here; the audit file stays unsealed
+        err(f"{PROG}: terminated by {signal.Signals(stop.signum).name}")
+        return 128 + stop.signum
     except Exception as exc:  # the last resort: one line, never a traceback
         text = ctx.redact_text(f"{type(exc).__name__}: {exc}")
         text = " ".join(text.split())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from peak_trade.cli.output import (
 from peak_trade.cli.template import id_problem, render_template, schema_location
 from peak_trade.cli.validate_cmds import load_all, no_files, print_results, report_problems
 from peak_trade.execution.live.session import build_redactor
+from peak_trade.harness.audit_lock import AuditPathLock
 from peak_trade.harness.evidence import (
     evidence_filename,
     today,
@@ -64,11 +66,18 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     # Every scenario's secrets are on the output screen already (load_all): one scenario's
     # output may quote another's secret.
     audit_dir: Path | None = args.audit_dir
+    # Every output location is checked before anything runs: a bad one is found now, not after
+    # the first scenario ran and wrote.
+    writable_folder(args.evidence_dir, "write evidence into", may_create=True)
     if audit_dir is not None:
         try:
             audit_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise PathProblem.wrap("create the audit folder", audit_dir, exc) from None
+        writable_folder(audit_dir, "write audit files into")
+        for scenario in loaded.scenarios:  # one run at a time per audit file (audit_lock.py)
+            with AuditPathLock(audit_dir / f"{scenario.id}.jsonl"):
+                pass
     total = len(loaded.scenarios)
     id_width = max(len(s.id) for s in loaded.scenarios)
     summary: list[tuple[str, str, str, int, int]] = []
@@ -138,6 +147,22 @@ NOT_RUN = (
     "evidence",
     "audit_file",
 )
+
+
+def writable_folder(path: Path, what: str, *, may_create: bool = False) -> None:
+    """PathProblem unless `path` is a folder this process can write into (or, `may_create`,
+    one it can create: its nearest existing ancestor is such a folder)."""
+    here = Path(path)
+    for _ in range(len(here.absolute().parts)):  # bounded: one round per ancestor
+        if here.is_dir():
+            if not os.access(here, os.W_OK | os.X_OK):
+                raise PathProblem(f"cannot {what} {display_path(path)}: permission denied")
+            return
+        if os.path.lexists(here) or not may_create:
+            kind = "is not a folder" if os.path.lexists(here) else "does not exist"
+            raise PathProblem(f"cannot {what} {display_path(path)}: {display_path(here)} {kind}")
+        here = here.absolute().parent
+    raise PathProblem(f"cannot {what} {display_path(path)}: no folder to create it in")
 
 
 def _settle_evidence(verdict: Verdict, args: argparse.Namespace) -> tuple[Path | None, Path | None]:

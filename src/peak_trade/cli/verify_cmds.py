@@ -10,6 +10,7 @@ from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Context
 from peak_trade.cli.output import err, keep_digests, out, screen_secrets
 from peak_trade.execution.live.audit_verify import VerifyResult, verify_file
 from peak_trade.execution.live.redaction import Redactor
+from peak_trade.execution.live.regular_files import open_regular, read_regular
 from peak_trade.execution.live.session import build_redactor
 from peak_trade.harness.errors import ScenarioError
 from peak_trade.harness.evidence import (
@@ -23,6 +24,8 @@ from peak_trade.harness.loader import scenario_digest
 from peak_trade.harness.model import load_scenario
 from peak_trade.harness.secret_screen import secrets_in_text
 from peak_trade.harness.verdict import evaluate
+
+MAX_SCENARIO_BYTES = 1_048_576  # the loader's bound: a larger file is no scenario
 
 
 def _reason(exc: OSError) -> str:
@@ -75,7 +78,7 @@ def cmd_evidence_verify(args: argparse.Namespace, ctx: Context) -> int:
     also require the audit file to be the sealed trail of that run."""
     shown = str(args.file)
     try:
-        with open(args.file, "rb") as stream:
+        with open_regular(args.file) as stream:  # a FIFO or a device is refused, never read
             raw = stream.read(MAX_EVIDENCE_BYTES + 1)
     except OSError as exc:
         err(f"peak-trade: cannot read the evidence file {shown}: {_reason(exc)}")
@@ -102,7 +105,7 @@ def cmd_evidence_verify(args: argparse.Namespace, ctx: Context) -> int:
 
     scenario_path = str(recorded["scenario_path"])
     try:
-        raw_scenario = Path(scenario_path).read_bytes()
+        raw_scenario = read_regular(scenario_path, MAX_SCENARIO_BYTES)
     except OSError as exc:
         err(
             f"{shown}: error: scenario_sha256 cannot be checked: the scenario file "

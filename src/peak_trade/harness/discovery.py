@@ -28,6 +28,8 @@ def discover_scenarios(paths: Iterable[str | Path]) -> list[Path]:
             )
             for file in files[:MAX_FILES]:
                 found[file] = None
+        elif path.exists():  # a FIFO, a device, a socket: the loader says what it is, located
+            found[path] = None
         else:
             raise DiscoveryError(f"{path}: no such file or folder")
         if len(found) > MAX_FILES:

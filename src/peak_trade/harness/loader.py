@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from peak_trade.execution.live.regular_files import open_regular
 from peak_trade.harness.errors import Problem, ScenarioLoadError
 from peak_trade.harness.yaml_scalars import _TAG, _plain_value, _Refused, _scalar_value
 
@@ -128,12 +130,13 @@ def load_scenario_file(
     document's `problems` instead (see `load_scenario_text`)."""
     display = str(path)
     try:
-        size = Path(path).stat().st_size
-        if size > max_bytes:
-            raise ScenarioLoadError([_file_problem(display, _too_big(max_bytes, size))])
-        with open(path, "rb") as stream:
+        # Only a regular file: a FIFO would block open() forever, a device never ends.
+        with open_regular(path) as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > max_bytes:
+                raise ScenarioLoadError([_file_problem(display, _too_big(max_bytes, size))])
             raw = stream.read(max_bytes + 1)
-        if len(raw) > max_bytes:  # the file grew after stat()
+        if len(raw) > max_bytes:  # the file grew after fstat()
             raise ScenarioLoadError([_file_problem(display, _too_big(max_bytes, None))])
     except OSError as exc:
         reason = exc.strerror or str(exc)

@@ -19,6 +19,7 @@ from peak_trade.execution.broker.fill_script import (
     parse_broker_spec,
 )
 from peak_trade.execution.broker.model import NewOrder, OrderType, Side
+from peak_trade.execution.live.audit_path import audit_path_problem
 from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.intents import (
     CancelIntent,
@@ -165,6 +166,13 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
         pointer, _, message = str(exc).partition(": ")
         parts: list[str | int] = [int(p) if p.isdigit() else p for p in pointer.split("/")[1:]]
         problem(parts, message)
+
+    audit = config_data.get("audit")
+    audit_path = audit.get("path") if isinstance(audit, Mapping) else None
+    if isinstance(audit_path, str):
+        refused = audit_path_problem(audit_path)
+        if refused is not None:  # the message never quotes the path (it may hold anything)
+            problem(["config", "audit", "path"], refused)
 
     steps: list[StepSpec] = []
     seen_ids: dict[str, int] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from contextlib import nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +26,7 @@ from peak_trade.execution.live.intents import ScriptedIntents
 from peak_trade.execution.live.orchestrator import LiveSessionOrchestrator
 from peak_trade.execution.live.session import build_session
 from peak_trade.execution.live.state import STEPPING_STATES, SessionState
+from peak_trade.harness.audit_lock import AuditPathLock
 from peak_trade.harness.model import Scenario, StepSpec
 from peak_trade.harness.trail import TrailCapture
 
@@ -90,20 +91,17 @@ def run_scenario(
     # The capture is the configured memory sink itself when there is one: one copy of the trail.
     in_memory = scenario.config.audit.sink == "memory"
     extra: list[AuditSink] = [] if in_memory else [capture]
-    if audit_file is not None:
-        for stale in (audit_file, audit_file.with_name(audit_file.name + ".seal")):
-            stale.unlink(
-                missing_ok=True
-            )  # a new rehearsal, a new trail: never append to an old one
-        extra.append(JsonlFileSink(audit_file, name=audit_file.name))
-    # A scenario's own file sink (config.audit.path) lands in a scratch directory; most scenarios
-    # audit to memory and need none (creating and removing one costs more than a short run).
-    scratch_dir = (
-        TemporaryDirectory(prefix="peak-trade-")
-        if scenario.config.audit.sink != "memory"
-        else nullcontext(None)
-    )
-    with scratch_dir as scratch:
+    with ExitStack() as owned:  # released in reverse, also on an exception or a signal
+        if audit_file is not None:
+            owned.enter_context(AuditPathLock(audit_file))  # AuditPathInUse: another run has it
+            for stale in (audit_file, audit_file.with_name(audit_file.name + ".seal")):
+                stale.unlink(missing_ok=True)  # a new rehearsal, a new trail: never append
+            extra.append(JsonlFileSink(audit_file, name=audit_file.name))
+        # A scenario's own file sink (config.audit.path) lands in a private scratch directory;
+        # most scenarios audit to memory and need none (making one costs more than a short run).
+        scratch = None
+        if not in_memory:
+            scratch = owned.enter_context(TemporaryDirectory(prefix="peak-trade-"))
         if broker is None:
             broker = MockBroker(scenario.broker)
         intents = ScriptedIntents()

@@ -325,7 +325,9 @@ def test_the_fsync_policy_decides_when_the_log_is_forced_to_disk(
 @pytest.mark.parametrize(
     ("log", "seal", "message"),
     [
-        ("x\n", None, "the file already holds records"),
+        ("x\n", None, "the file already exists"),
+        # Empty too: it may be another session's trail, created a moment ago (O_EXCL).
+        ("", None, "the file already exists"),
         ("", "{}", "a seal from an earlier session lies beside it"),
     ],
 )
@@ -339,11 +341,13 @@ def test_a_used_audit_file_is_refused(tmp_path, log, seal, message):
     assert path.read_text() == log
 
 
-def test_an_existing_empty_file_is_accepted(tmp_path):
+def test_a_symlink_is_never_followed(tmp_path):
+    target = tmp_path / "elsewhere.jsonl"
     path = tmp_path / "session.jsonl"
-    path.touch()
-    run_trail(JsonlFileSink(path))
-    assert verify_file(path).count == 5
+    path.symlink_to(target)
+    with pytest.raises(AuditSinkError, match="the file already exists"):
+        JsonlFileSink(path).open()
+    assert not target.exists()
 
 
 def test_the_trail_refuses_misuse_and_advances_only_on_success():

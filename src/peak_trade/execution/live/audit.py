@@ -11,10 +11,12 @@ audit_verify.py checks a trail against it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -214,7 +216,10 @@ class MemorySink:
 def _write_all(fd: int, data: bytes) -> None:
     written = os.write(fd, data)
     while written < len(data):  # a short write is legal; finish it rather than tear the line
-        written += os.write(fd, data[written:])
+        more = os.write(fd, data[written:])
+        if more <= 0:  # no progress (a full disk): never loop on it
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written += more
 
 
 class JsonlFileSink:
@@ -235,6 +240,7 @@ class JsonlFileSink:
         self.seal_path = self.path.with_name(self.path.name + ".seal")
         self.count, self.head, self._fsync = 0, GENESIS_HASH, fsync
         self._fd: int | None = None
+        self._size = 0  # bytes of whole records written
         self._state: Literal["new", "open", "dead", "closed"] = "new"
 
     def _error(self, what: str, exc: OSError | None = None) -> AuditSinkError:
@@ -248,31 +254,46 @@ class JsonlFileSink:
     def open(self) -> None:
         if self._state != "new":
             raise self._error("was opened before, and a sink serves one session")
-        if self.seal_path.exists():
+        if os.path.lexists(self.seal_path):
             raise self._error("cannot be opened: a seal from an earlier session lies beside it")
+        # Created here, exclusively: a file that exists (another session's, even an empty one
+        # being written right now) or a symlink is refused, never shared or followed.
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(self.path, flags | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except FileExistsError:
+            raise self._error(
+                "cannot be opened: the file already exists, and an audit file is created by its "
+                "session, never appended to or shared"
+            ) from None
         except OSError as exc:
             raise self._error("cannot be opened", exc) from None
-        if os.fstat(fd).st_size:
-            os.close(fd)
-            raise self._error(
-                "cannot be opened: the file already holds records, and an audit file is never "
-                "appended to by a second session"
-            )
-        self._fd, self._state = fd, "open"
+        self._fd, self._state, self._size = fd, "open", 0
 
     def write(self, line: str) -> None:
         if self._fd is None or self._state != "open":
             raise self._error(f"is {self._state} and takes no records")
+        data = (line + "\n").encode("utf-8")
         try:
-            _write_all(self._fd, (line + "\n").encode("utf-8"))
-            self.count, self.head = self.count + 1, line[_HASH]
-            if self._fsync == "per_record":
-                os.fsync(self._fd)
+            _write_all(self._fd, data)
         except OSError as exc:
             self._state = "dead"
+            self._cut_back()
             raise self._error("could not write a record", exc) from None
+        self._size += len(data)
+        self.count, self.head = self.count + 1, line[_HASH]
+        if self._fsync == "per_record":
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                self._state = "dead"
+                raise self._error("could not write a record", exc) from None
+
+    def _cut_back(self) -> None:
+        """After a failed write, cut the file back to its last whole record: a full disk leaves
+        a shorter trail, never a torn line that would read as a crash."""
+        with suppress(OSError):
+            os.ftruncate(self._fd, self._size)  # type: ignore[arg-type]
 
     def close(self) -> None:
         fd, sealing = self._fd, self._state == "open"
@@ -293,16 +314,20 @@ class JsonlFileSink:
     def _write_seal(self) -> None:
         # Atomic replace: a reader sees no seal or a whole one, never half of one.
         seal = {"count": self.count, "file": self.path.name, "format": FORMAT, "head": self.head}
-        temp = self.seal_path.with_name(f".{self.seal_path.name}.tmp")
+        # A temp name of its own (mkstemp: O_EXCL, random): two sessions never share one.
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{self.seal_path.name}.", suffix=".tmp", dir=self.seal_path.parent
+        )
+        temp = Path(temp_name)
         try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
             try:
+                os.fchmod(fd, 0o644)
                 _write_all(fd, (canonical_json(seal) + "\n").encode("utf-8"))
                 os.fsync(fd)
             finally:
                 os.close(fd)
             os.replace(temp, self.seal_path)
-        except OSError:
+        except BaseException:  # a signal too (the CLI turns SIGTERM into an exception)
             with suppress(OSError):
                 temp.unlink()
             raise

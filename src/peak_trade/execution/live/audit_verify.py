@@ -18,9 +18,22 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 
 from peak_trade.execution.live.audit import _HASH, FORMAT, GENESIS_HASH
+from peak_trade.execution.live.regular_files import (
+    LineTooLong,
+    UnreadableFile,
+    iter_bounded_lines,
+    open_regular,
+    read_regular,
+)
+
+# No record the engine writes comes near this (a scenario file is at most 1 MiB); a longer line
+# is no record, and reading it whole could exhaust memory (a 3 GB line, /dev/zero).
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+MAX_SEAL_BYTES = 4096  # a seal is one short line
 
 _BODY_START = 75  # the body is "{" + everything after '{"hash":"<64 hex>",'
 # The fixed tail of every body, in sorted key order. Quotes inside strings are escaped, so the
@@ -107,8 +120,19 @@ def verify_lines(lines: Iterable[bytes | str]) -> VerifyResult:
 def verify_file(path: Path) -> VerifyResult:
     """Verifies a log file and, when `<path>.seal` exists, that the file matches its seal."""
     path = Path(path)
-    with path.open("rb") as handle:
-        result = _verify(handle, stream=True)
+    with open_regular(path) as handle:
+        try:
+            result = _verify(iter_bounded_lines(handle, MAX_RECORD_BYTES), stream=True)
+        except LineTooLong as long_line:  # a line past the bound: no record, stop there
+            number = long_line.line
+            result = VerifyResult(
+                ok=False,
+                count=number - 1,
+                head=_head_before(path, number),
+                first_bad_line=number,
+                reason=f"line {number} is malformed: it is longer than {MAX_RECORD_BYTES:,} "
+                "bytes, far more than any record.",
+            )
     if result.ok and result.count == 0:
         result = replace(
             result,
@@ -117,8 +141,15 @@ def verify_file(path: Path) -> VerifyResult:
             "(session_opened); an emptied file is not a verified trail.",
         )
     try:
-        seal_bytes = path.with_name(path.name + ".seal").read_bytes()
+        seal_bytes = read_regular(path.with_name(path.name + ".seal"), MAX_SEAL_BYTES)
     except FileNotFoundError:
+        return result
+    except UnreadableFile as unreadable:  # a FIFO or a huge file beside it is no seal
+        result = replace(result, ok=False, sealed=True)
+        if result.reason is None:
+            return replace(
+                result, reason=f"the seal of {path.name} is unreadable: {unreadable.strerror}."
+            )
         return result
     result = replace(result, sealed=True)
     if not result.ok:
@@ -143,3 +174,12 @@ def verify_file(path: Path) -> VerifyResult:
     else:
         return result
     return replace(result, ok=False, reason=reason)
+
+
+def _head_before(path: Path, number: int) -> str:
+    """The hash of the record before line `number`, re-read (the lines before it verified)."""
+    if number == 1:
+        return GENESIS_HASH
+    with open_regular(path) as handle:
+        before = list(islice(iter_bounded_lines(handle, MAX_RECORD_BYTES), number - 2, number - 1))
+    return before[0][_HASH].decode()

@@ -15,7 +15,7 @@ import stat
 from collections.abc import Iterator
 from typing import BinaryIO
 
-__all__ = ["UnreadableFile", "iter_bounded_lines", "open_regular", "read_regular"]
+__all__ = ["LineTooLong", "UnreadableFile", "iter_bounded_lines", "open_regular", "read_regular"]
 
 _KINDS = (
     (stat.S_ISDIR, "a folder"),
@@ -34,6 +34,14 @@ class UnreadableFile(OSError):
             super().__init__(errno.EINVAL, reason)
         else:
             super().__init__(errno.EINVAL, reason, os.fspath(path))  # type: ignore[arg-type]
+
+
+class LineTooLong(UnreadableFile):
+    """A line is longer than its bound; `line` is its 1-based number."""
+
+    def __init__(self, line: int, max_line: int) -> None:
+        super().__init__(f"line {line} is longer than {max_line:,} bytes")
+        self.line = line
 
 
 def _kind(mode: int) -> str:
@@ -76,5 +84,5 @@ def iter_bounded_lines(handle: BinaryIO, max_line: int) -> Iterator[bytes]:
             return
         number += 1
         if len(line) > max_line and not (len(line) == max_line + 1 and line.endswith(b"\n")):
-            raise UnreadableFile(f"line {number} is longer than {max_line:,} bytes")
+            raise LineTooLong(number, max_line)
         yield line

@@ -20,6 +20,7 @@ from peak_trade.execution.live.audit import (
     JsonlFileSink,
     MemorySink,
 )
+from peak_trade.execution.live.audit_path import audit_path_problem, escape_problem
 from peak_trade.execution.live.checks import MIN_SECRET_LENGTH, live_valued_names
 from peak_trade.execution.live.config import FSYNC_POLICIES, SessionConfig
 from peak_trade.execution.live.intents import IntentSource, ReferencePriceSource
@@ -72,8 +73,13 @@ def build_configured_sink(
     if settings.fsync not in FSYNC_POLICIES:
         return UnusableSink(settings.path, f"unknown fsync policy {settings.fsync!r}")
     path = Path(settings.path)
-    if base_dir is not None and not path.is_absolute():
-        path = base_dir / path
+    if base_dir is not None:  # a scenario's sink: confined to the run's own directory
+        problem = audit_path_problem(settings.path)
+        if problem is None:
+            path = base_dir / path
+            problem = escape_problem(base_dir, path)
+        if problem is not None:
+            return UnusableSink(settings.path, problem)
     return JsonlFileSink(path, fsync=settings.fsync, name=settings.path)  # type: ignore[arg-type]
 
 
