@@ -25,7 +25,8 @@ def scenario(restarts: int) -> str:
     submits = ", ".join(f"{{id: o-{i}, symbol: AAPL, side: buy, qty: 1}}" for i in range(ORDERS))
     return (
         "id: trail_memory\ntitle: Restart replays\n"
-        f"config: {{allowlist: [AAPL], max_steps: {first + restarts + 10}}}\n"
+        f"config: {{allowlist: [AAPL], max_steps: {first + restarts + 10}, "
+        "rails: {unbounded: true}}\n"
         "broker:\n  reference_prices: {AAPL: '100'}\n"
         f"  restarts: [{plan}]\n"
         f"steps:\n  - submit: [{submits}]\n  - run: {first + restarts + 2}\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 HEAD = (
     "id: {id}\ntitle: Bounds probe\nconfig:\n  allowlist: [AAPL, MSFT]\n  max_steps: {max_steps}\n"
+    "  rails: {{unbounded: true}}\n"
 )
 EXPECT = "expect: {}\n"
 

@@ -44,7 +44,7 @@ def long_scenario(directory: Path, orders: int = 300, *, own_file_sink: bool = F
     lines = [
         "id: long_session",
         "title: A long session",
-        f"config: {{allowlist: [AAPL], max_steps: 5000{sink}}}",
+        f"config: {{allowlist: [AAPL], max_steps: 5000, rails: {{unbounded: true}}{sink}}}",
         'broker: {reference_prices: {AAPL: "190.10"}}',
         "steps:",
     ]
@@ -298,7 +298,7 @@ def scenario_with_audit_path(directory: Path, audit_path: str) -> Path:
     path = directory / "own_sink.yaml"
     path.write_text(
         "id: own_sink\ntitle: Own sink\n"
-        "config: {allowlist: [AAPL], max_steps: 3, "
+        "config: {allowlist: [AAPL], max_steps: 3, rails: {unbounded: true}, "
         f"audit: {{sink: file, path: {json.dumps(audit_path)}}}}}\n"
         "steps: [{}]\nexpect: {}\n",
         encoding="utf-8",
