@@ -27,7 +27,6 @@ from peak_trade.execution.live.regular_files import (
     UnreadableFile,
     iter_bounded_lines,
     open_regular,
-    read_regular,
 )
 
 # No record the engine writes comes near this (a scenario file is at most 1 MiB); a longer line
@@ -141,10 +140,11 @@ def verify_file(path: Path) -> VerifyResult:
             "(session_opened); an emptied file is not a verified trail.",
         )
     try:
-        seal_bytes = read_regular(path.with_name(path.name + ".seal"), MAX_SEAL_BYTES)
+        with open_regular(path.with_name(path.name + ".seal")) as handle:
+            seal_bytes = handle.read(MAX_SEAL_BYTES + 1)  # longer: no seal, judged malformed
     except FileNotFoundError:
         return result
-    except UnreadableFile as unreadable:  # a FIFO or a huge file beside it is no seal
+    except UnreadableFile as unreadable:  # a FIFO or a device beside it is no seal
         result = replace(result, ok=False, sealed=True)
         if result.reason is None:
             return replace(
@@ -155,6 +155,8 @@ def verify_file(path: Path) -> VerifyResult:
     if not result.ok:
         return result  # the first bad line is the finding; a seal cannot vouch for the rest
     try:
+        if len(seal_bytes) > MAX_SEAL_BYTES:
+            raise ValueError("not a seal: too long")
         seal = json.loads(seal_bytes)
         count, head, name, fmt = seal["count"], seal["head"], seal["file"], seal["format"]
     except (ValueError, KeyError, TypeError, RecursionError):  # deep nesting: not a seal
