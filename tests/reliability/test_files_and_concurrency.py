@@ -173,7 +173,7 @@ def limited(*argv: str, cwd: Path) -> tuple[int, str, str]:
     return done.returncode, done.stdout, done.stderr
 
 
-SNAPSHOTS = ROOT / "tests" / "__snapshots__" / "test_scenarios"
+SNAPSHOTS = ROOT / "snapshots"
 
 
 def real_evidence(directory: Path) -> Path:
