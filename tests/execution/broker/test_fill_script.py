@@ -175,7 +175,7 @@ ERRORS = [
     ),
     (
         {"default": [{"fill": {"qty": "1", "px": "2"}}]},
-        "/default/0/fill/px: unknown key (expected one of qty, price)",
+        "/default/0/fill/px: unknown key (expected one of qty, price, label)",
     ),
     ({"default": [{"wait": 0}]}, "/default/0/wait/steps: must be an integer >= 1, got 0"),
     ({"default": [{"wait": "2"}]}, "/default/0/wait/steps: must be an integer >= 1, got '2'"),
@@ -185,12 +185,12 @@ ERRORS = [
     (
         {"default": ["fil"]},
         "/default/0: unknown action 'fil' (expected one of ack, fill, wait, reject, duplicate, "
-        "expire, cancel_unsolicited, silent_fill)",
+        "expire, cancel_unsolicited, silent_fill, bust, correct, late_fill, restate, guarantee)",
     ),
     (
         {"default": [{"refuse": "x"}]},
         "/default/0/refuse: unknown action (expected one of ack, fill, wait, reject, duplicate, "
-        "expire, cancel_unsolicited, silent_fill)",
+        "expire, cancel_unsolicited, silent_fill, bust, correct, late_fill, restate, guarantee)",
     ),
     (
         {"default": [{"ack": {}, "fill": {}}]},
@@ -204,11 +204,12 @@ ERRORS = [
         {"by_symbol": {"MSFT": {"actions": ["ack"], "on_cancle": "reject"}}},
         "/by_symbol/MSFT/on_cancle: unknown key "
         "(expected one of actions, on_cancel, cancel_delay, fail_submit, on_replace, "
-        "replace_delay)",
+        "replace_delay, latency)",
     ),
     (
         {"by_order": {"o-1": {"on_cancel": False}}},
-        "/by_order/o-1/on_cancel: must be one of accept, reject, ignore, got False",
+        "/by_order/o-1/on_cancel: must be one of accept, reject, ignore, reject_after_pending "
+        "or a non-empty list of them, got False",
     ),
     (
         {"by_order": {"o-1": {"cancel_delay": -1}}},
@@ -216,7 +217,7 @@ ERRORS = [
     ),
     (
         {"by_order": {"o-1": {"on_cancel": "ignore", "cancel_delay": 2}}},
-        "/by_order/o-1/cancel_delay: only applies with on_cancel: accept",
+        "/by_order/o-1/cancel_delay: only applies with on_cancel: accept or reject_after_pending",
     ),
     (
         {"by_order": {"o-1": {"fail_submit": 3}}},
@@ -239,7 +240,8 @@ ERRORS = [
         {"scripts": {}},
         "/scripts: unknown key "
         "(expected one of reference_prices, default, by_symbol, by_order, health, "
-        "unsolicited_reports, position_drift, restarts, account)",
+        "unsolicited_reports, position_drift, restarts, account, latency, "
+        "used_client_order_ids)",
     ),
     (
         {"by_order": {"a/b~c": [{"wait": -1}]}},
@@ -362,7 +364,8 @@ def test_replace_defaults() -> None:
 FAULT_ERRORS = [
     (
         {"by_order": {"o-1": {"on_replace": "amend"}}},
-        "/by_order/o-1/on_replace: must be one of accept, reject, ignore, got 'amend'",
+        "/by_order/o-1/on_replace: must be one of accept, reject, ignore, reject_after_pending, "
+        "got 'amend'",
     ),
     (
         {"by_order": {"o-1": {"replace_delay": -1}}},
@@ -374,7 +377,7 @@ FAULT_ERRORS = [
     ),
     (
         {"by_order": {"o-1": {"on_replace": "reject", "replace_delay": 1}}},
-        "/by_order/o-1/replace_delay: only applies with on_replace: accept",
+        "/by_order/o-1/replace_delay: only applies with on_replace: accept or reject_after_pending",
     ),
     (
         {"default": [{"silent_fill": {"qty": "0"}}]},

@@ -104,10 +104,12 @@ class Ack:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fill:
-    """Execute `qty` (None: all remaining leaves) at `price` (None: the order's default price)."""
+    """Execute `qty` (None: all remaining leaves) at `price` (None: the order's default price).
+    `label` names the execution so that a later `bust` or `correct` can refer to it."""
 
     qty: Decimal | None = None
     price: Decimal | None = None
+    label: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,7 +151,75 @@ class CancelUnsolicited:
     reason: str
 
 
-Action = Ack | Fill | Reject | Wait | Duplicate | Expire | CancelUnsolicited | SilentFill
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bust:
+    """Trade cancel (FIX ExecType Trade Cancel): the execution labelled `ref` never happened.
+    Runs also after the order closed; cum, avg px and the position are recomputed."""
+
+    ref: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Correct:
+    """Trade correct (FIX ExecType Trade Correct): the execution labelled `ref` is restated as
+    `qty` at `price` (None keeps that value). Runs also after the order closed. `label` names the
+    correction, which a later bust or correct may refer to in turn (FIX J.1.a H(F))."""
+
+    ref: str
+    qty: Decimal | None = None
+    price: Decimal | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LateFill:
+    """Fault: an execution reported after the order was canceled, expired or done for the day
+    (FIX J.1.b row 8): status stays closed, cum rises, leaves stay 0. Only runs on a closed
+    order; on a working one it is an ordinary fill."""
+
+    qty: Decimal | None = None
+    price: Decimal | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Restate:
+    """Unsolicited restatement by the sell side (FIX ExecType Restated; E.1.c, E.1.d): the
+    order's qty becomes `qty` (a reduction or an increase) and/or its limit price `limit_price`;
+    leaves follow. `reason` is the ExecRestatementReason."""
+
+    qty: Decimal | None = None
+    limit_price: Decimal | None = None
+    reason: str = "sell-side restatement"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Guarantee:
+    """Guarantee of execution (FIX ExecType / OrdStatus Stopped; L.1.a): the broker guarantees
+    `qty` at `price`. The report carries them in last_qty / last_px; cum does not move."""
+
+    qty: Decimal
+    price: Decimal
+
+
+Action = (
+    Ack
+    | Fill
+    | Reject
+    | Wait
+    | Duplicate
+    | Expire
+    | CancelUnsolicited
+    | SilentFill
+    | Bust
+    | Correct
+    | LateFill
+    | Restate
+    | Guarantee
+)
+# Actions a closed order still plays (the broker's corrections of what it reported): after an
+# order closes, its script goes on while the next action is one of these.
+AFTER_CLOSE = (Bust, Correct, LateFill, Wait)
 
 
 class CancelBehaviour(Enum):
@@ -158,6 +228,8 @@ class CancelBehaviour(Enum):
     ACCEPT = "accept"  # CANCELED, or PENDING_CANCEL then CANCELED after cancel_delay steps
     REJECT = "reject"  # CANCEL_REJECTED with the current status
     IGNORE = "ignore"  # no answer at all
+    # PENDING_CANCEL at once, then CANCEL_REJECTED after cancel_delay steps (FIX B.1.a row 5 alt)
+    REJECT_AFTER_PENDING = "reject_after_pending"
 
 
 class ReplaceBehaviour(Enum):
@@ -166,6 +238,25 @@ class ReplaceBehaviour(Enum):
     ACCEPT = "accept"  # REPLACED, or PENDING_REPLACE then REPLACED after replace_delay steps
     REJECT = "reject"  # REPLACE_REJECTED with the current status
     IGNORE = "ignore"  # no answer at all
+    # PENDING_REPLACE at once, then REPLACE_REJECTED after replace_delay steps (FIX D.1.c)
+    REJECT_AFTER_PENDING = "reject_after_pending"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Latency:
+    """Messages in flight: a command reaches the broker `to_broker` steps after it was sent, a
+    report reaches the session `from_broker` steps after the broker sent it. With latency a
+    cancel can cross an ack or a fill on the wire (FIX B.1.e, C.2.a)."""
+
+    to_broker: int = 0
+    from_broker: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.to_broker or self.from_broker)
+
+
+NO_LATENCY = Latency()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,6 +267,22 @@ class OrderScript:
     fail_submit: str | None = None  # submit() raises BrokerError(fail_submit)
     on_replace: ReplaceBehaviour = ReplaceBehaviour.ACCEPT
     replace_delay: int = 0
+    # Per request, in the order received (the last one repeats): set when a script gives a list,
+    # e.g. on_replace: [reject, accept] for FIX D.1.b. Empty: every request gets on_cancel /
+    # on_replace.
+    cancel_answers: tuple[CancelBehaviour, ...] = ()
+    replace_answers: tuple[ReplaceBehaviour, ...] = ()
+    latency: Latency | None = None  # None: the spec's default latency
+
+    def cancel_answer(self, n: int) -> CancelBehaviour:
+        """How the broker answers the order's n-th cancel request (0-based)."""
+        answers = self.cancel_answers
+        return answers[min(n, len(answers) - 1)] if answers else self.on_cancel
+
+    def replace_answer(self, n: int) -> ReplaceBehaviour:
+        """How the broker answers the order's n-th amend request (0-based)."""
+        answers = self.replace_answers
+        return answers[min(n, len(answers) - 1)] if answers else self.on_replace
 
 
 DEFAULT_SCRIPT = OrderScript(actions=(Ack(), Fill()))
@@ -237,6 +344,16 @@ class MockBrokerSpec:
     position_drift: tuple[PositionDrift, ...] = ()
     restarts: tuple[GatewayRestart, ...] = ()
     account: AccountSpec | None = None  # the broker's account (account.py); None: none kept
+    latency: Latency = NO_LATENCY  # default for every order whose script names none
+    # Ids the broker has already seen (an earlier session today): a new order with one of them
+    # is rejected as a duplicate ClOrdID (FIX F.1.a) unless it is marked PossResend.
+    used_client_order_ids: frozenset[str] = frozenset()
+
+    @property
+    def has_latency(self) -> bool:
+        """Whether any message is ever in flight for more than the step it was sent in."""
+        scripts = [self.default, *self.by_symbol.values(), *self.by_order.values()]
+        return self.latency.any or any(s.latency is not None and s.latency.any for s in scripts)
 
     def script_for(self, order: NewOrder) -> OrderScript:
         script = self.by_order.get(order.client_order_id)
@@ -274,6 +391,14 @@ def parse_broker_spec(data: Mapping[str, object], path: str = "") -> MockBrokerS
         ),
         restarts=tuple(_listed(data.get("restarts", []), _at(path, "restarts"), _restart)),
         account=_account(data["account"], _at(path, "account")) if "account" in data else None,
+        latency=_latency(data["latency"], _at(path, "latency"))
+        if "latency" in data
+        else NO_LATENCY,
+        used_client_order_ids=frozenset(
+            _listed(
+                data.get("used_client_order_ids", []), _at(path, "used_client_order_ids"), _text
+            )
+        ),
     )
 
 
@@ -294,6 +419,8 @@ _SPEC_KEYS = (
     "position_drift",
     "restarts",
     "account",
+    "latency",
+    "used_client_order_ids",
 )
 _SCRIPT_KEYS = (
     "actions",
@@ -302,8 +429,10 @@ _SCRIPT_KEYS = (
     "fail_submit",
     "on_replace",
     "replace_delay",
+    "latency",
 )
 _T = TypeVar("_T")
+_E = TypeVar("_E", CancelBehaviour, ReplaceBehaviour)
 
 
 def _at(path: str, key: str | int) -> str:
@@ -436,37 +565,100 @@ def _restart(value: object, path: str) -> GatewayRestart:
 
 def _script(value: object, path: str, default_actions: tuple[Action, ...]) -> OrderScript:
     if not isinstance(value, Mapping):
-        return OrderScript(actions=_actions(value, path))
+        listed = _actions(value, path)
+        _check_labels(listed, path)
+        return OrderScript(actions=listed)
     data = _keys(value, path, _SCRIPT_KEYS)
     actions = default_actions
     if "actions" in data:
         actions = _actions(data["actions"], _at(path, "actions"))
-    on_cancel = CancelBehaviour.ACCEPT
+    cancel_answers: tuple[CancelBehaviour, ...] = (CancelBehaviour.ACCEPT,)
     if "on_cancel" in data:
-        on_cancel = _cancel_behaviour(data["on_cancel"], _at(path, "on_cancel"))
+        cancel_answers = _answers(CancelBehaviour, data["on_cancel"], _at(path, "on_cancel"))
     delay = _step(data.get("cancel_delay", 0), _at(path, "cancel_delay"))
-    if delay and on_cancel is not CancelBehaviour.ACCEPT:
-        raise _fail(_at(path, "cancel_delay"), "only applies with on_cancel: accept")
+    if delay and not set(cancel_answers) & _DELAYED_CANCEL:
+        raise _fail(
+            _at(path, "cancel_delay"), "only applies with on_cancel: accept or reject_after_pending"
+        )
     fail_submit = None
     if "fail_submit" in data:
         fail_submit = _text(data["fail_submit"], _at(path, "fail_submit"))
-    on_replace = ReplaceBehaviour.ACCEPT
+    replace_answers: tuple[ReplaceBehaviour, ...] = (ReplaceBehaviour.ACCEPT,)
     if "on_replace" in data:
-        on_replace = _behaviour(ReplaceBehaviour, data["on_replace"], _at(path, "on_replace"))
+        replace_answers = _answers(ReplaceBehaviour, data["on_replace"], _at(path, "on_replace"))
     replace_delay = _step(data.get("replace_delay", 0), _at(path, "replace_delay"))
-    if replace_delay and on_replace is not ReplaceBehaviour.ACCEPT:
-        raise _fail(_at(path, "replace_delay"), "only applies with on_replace: accept")
+    if replace_delay and not set(replace_answers) & _DELAYED_REPLACE:
+        raise _fail(
+            _at(path, "replace_delay"),
+            "only applies with on_replace: accept or reject_after_pending",
+        )
+    latency = None
+    if "latency" in data:
+        latency = _latency(data["latency"], _at(path, "latency"))
+    _check_labels(actions, _at(path, "actions") if "actions" in data else path)
     return OrderScript(
         actions=actions,
-        on_cancel=on_cancel,
+        on_cancel=cancel_answers[0],
         cancel_delay=delay,
         fail_submit=fail_submit,
-        on_replace=on_replace,
+        on_replace=replace_answers[0],
         replace_delay=replace_delay,
+        cancel_answers=cancel_answers if len(cancel_answers) > 1 else (),
+        replace_answers=replace_answers if len(replace_answers) > 1 else (),
+        latency=latency,
     )
 
 
-_E = TypeVar("_E", CancelBehaviour, ReplaceBehaviour)
+_DELAYED_CANCEL = {CancelBehaviour.ACCEPT, CancelBehaviour.REJECT_AFTER_PENDING}
+_DELAYED_REPLACE = {ReplaceBehaviour.ACCEPT, ReplaceBehaviour.REJECT_AFTER_PENDING}
+
+
+def _answers(kind: type[_E], value: object, path: str) -> tuple[_E, ...]:
+    """One behaviour, or a list of them: one per request in the order received."""
+    if isinstance(value, str):
+        return (_behaviour(kind, value, path),)
+    if not isinstance(value, Sequence) or not value:
+        choices = ", ".join(b.value for b in kind)
+        raise _fail(path, f"must be one of {choices} or a non-empty list of them, got {value!r}")
+    return tuple(_behaviour(kind, item, _at(path, i)) for i, item in enumerate(value))
+
+
+def _latency(value: object, path: str) -> Latency:
+    return _record(Latency, _LATENCY_FIELDS, value, path)
+
+
+def _check_labels(actions: tuple[Action, ...], path: str) -> None:
+    """Labels are unique in a script, and a bust or correct names an execution labelled before
+    it: the mistake is found when the scenario loads, not when the broker plays it."""
+    labels: set[str] = set()
+    for i, action in enumerate(actions):
+        if isinstance(action, Restate) and action.qty is None and action.limit_price is None:
+            raise _fail(_at(_at(path, i), "restate"), "needs qty or limit_price (or both)")
+        ref = getattr(action, "ref", None)
+        if ref is not None and ref not in labels:
+            known = ", ".join(sorted(labels)) or "none"
+            raise _fail(
+                _at(_at(_at(path, i), _action_name(action)), "ref"),
+                f"names no execution labelled before it: {ref!r} (labels so far: {known})",
+            )
+        label = getattr(action, "label", None)
+        if label is not None:
+            if label in labels:
+                raise _fail(
+                    _at(_at(_at(path, i), _action_name(action)), "label"),
+                    f"label {label!r} is already used in this script",
+                )
+            labels.add(label)
+
+
+def _action_name(action: Action) -> str:
+    return next(name for name, (cls, _) in _ACTIONS.items() if isinstance(action, cls))
+
+
+def _label(value: object, path: str) -> str:
+    if not isinstance(value, str) or not value or not value[0].isalpha() or not value.isalnum():
+        raise _fail(path, f"a label is letters and digits starting with a letter, got {value!r}")
+    return value
 
 
 def _behaviour(kind: type[_E], value: object, path: str) -> _E:
@@ -544,6 +736,10 @@ _DRIFT_FIELDS: dict[str, Callable[[object, str], object]] = {
     "symbol": _text,
     "qty": _signed_decimal,
 }
+_LATENCY_FIELDS: dict[str, Callable[[object, str], object]] = {
+    "to_broker": _step,
+    "from_broker": _step,
+}
 _RESTART_FIELDS: dict[str, Callable[[object, str], object]] = {
     "at_step": _step,
     "replay_last": _replay_count,
@@ -551,11 +747,19 @@ _RESTART_FIELDS: dict[str, Callable[[object, str], object]] = {
 # action name -> (class, {field: parser}); an action with one field also takes its value alone
 _ACTIONS: dict[str, tuple[type[Action], dict[str, Callable[[object, str], object]]]] = {
     "ack": (Ack, {}),
-    "fill": (Fill, {"qty": _decimal, "price": _decimal}),
+    "fill": (Fill, {"qty": _decimal, "price": _decimal, "label": _label}),
     "wait": (Wait, {"steps": _count}),
     "reject": (Reject, {"reason": _text}),
     "duplicate": (Duplicate, {}),
     "expire": (Expire, {}),
     "cancel_unsolicited": (CancelUnsolicited, {"reason": _text}),
     "silent_fill": (SilentFill, {"qty": _decimal, "price": _decimal}),
+    "bust": (Bust, {"ref": _label}),
+    "correct": (
+        Correct,
+        {"ref": _label, "qty": _decimal, "price": _decimal, "label": _label},
+    ),
+    "late_fill": (LateFill, {"qty": _decimal, "price": _decimal, "label": _label}),
+    "restate": (Restate, {"qty": _decimal, "limit_price": _decimal, "reason": _text}),
+    "guarantee": (Guarantee, {"qty": _decimal, "price": _decimal}),
 }

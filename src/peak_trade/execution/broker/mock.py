@@ -71,17 +71,24 @@ from operator import attrgetter
 
 from peak_trade.execution.broker.account import BrokerAccount
 from peak_trade.execution.broker.fill_script import (
+    AFTER_CLOSE,
     Ack,
     Action,
+    Bust,
     CancelBehaviour,
     CancelUnsolicited,
+    Correct,
     Duplicate,
     Expire,
     Fill,
+    Guarantee,
+    LateFill,
+    Latency,
     MockBrokerSpec,
     OrderScript,
     Reject,
     ReplaceBehaviour,
+    Restate,
     SilentFill,
     UnsolicitedReport,
     Wait,
@@ -97,6 +104,8 @@ from peak_trade.execution.broker.model import (
     OrderType,
     ReplaceOrder,
     Side,
+    StatusRequest,
+    TimeInForce,
     build_report,
 )
 from peak_trade.execution.broker.protocol import (
@@ -109,14 +118,11 @@ from peak_trade.execution.broker.protocol import (
 
 _DECIMAL = Context(prec=28, rounding=ROUND_HALF_EVEN)  # fixed, whatever the caller's context
 _HEALTHY = BrokerHealth(ok=True)
-# Statuses whose report carries leaves 0, by value: a set of str hashes in C, one of members runs
-# Enum.__hash__ in Python, and this is asked for every report.
-_NO_LEAVES = frozenset(
-    s.value for s in (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
-)
 _EMPTY_SCRIPT = OrderScript(actions=())
 _by_seq = attrgetter("seq")
 _FILLS = (Fill, SilentFill)  # a tuple: isinstance with a tuple of classes is the cheapest form
+_PRICED = (Fill, SilentFill, LateFill)  # the actions that execute at a price
+_IMMEDIATE = (Ack, Fill)  # what an IOC / FOK order can play in the step it reaches the broker
 # Members as module constants for the per-poll paths: `OrderStatus.NEW` goes through the Enum
 # metaclass's attribute hook (about 0.1 us a read), a global read does not.
 _PENDING_NEW, _NEW, _PARTIALLY_FILLED, _FILLED = (
@@ -126,22 +132,34 @@ _PENDING_NEW, _NEW, _PARTIALLY_FILLED, _FILLED = (
     OrderStatus.FILLED,
 )
 _PENDING_CANCEL, _PENDING_REPLACE = OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE
+_DONE_FOR_DAY, _STOPPED = OrderStatus.DONE_FOR_DAY, OrderStatus.STOPPED
 _X_NEW, _X_TRADE, _X_REPLACED = ExecType.NEW, ExecType.TRADE, ExecType.REPLACED
 _X_CANCEL_REJECTED, _X_REPLACE_REJECTED = ExecType.CANCEL_REJECTED, ExecType.REPLACE_REJECTED
+_X_RESTATED = ExecType.RESTATED
 _LIMIT = OrderType.LIMIT
 _MOCK_KIND = BrokerKind.MOCK
 _BUY = Side.BUY
+_DAY, _IOC, _FOK = TimeInForce.DAY, TimeInForce.IOC, TimeInForce.FOK
 # The most scripts whose facts `submit` remembers (see MockBroker._script_needs_price). A spec's
 # scripts are few; the bound only matters for a spec whose script_for invents a script per order.
 _SCRIPT_MEMORY = 256
 
-_Request = CancelOrder | ReplaceOrder
+_Request = CancelOrder | ReplaceOrder | StatusRequest
+
+
+def _ids(request: _Request, current: str) -> tuple[str, str | None]:
+    """(client_order_id, orig_client_order_id) of the answers to `request`: the request's own
+    id with the order's current one as OrigClOrdID when the request is chained, else the
+    order's current id alone (as before chaining existed)."""
+    new_id = getattr(request, "new_client_order_id", None)
+    return (current, None) if new_id is None else (new_id, current)
 
 
 @dataclass(slots=True, eq=False)
 class _Order:
-    """The mock's working state for one order. `order` holds the current qty and limit price
-    (a REPLACED swaps it for the amended order)."""
+    """The mock's working state for one order. `order` holds the current id, qty and limit price
+    (a REPLACED swaps it for the amended order); `key` is the id it was submitted with, under
+    which the broker files it whatever the chain of ids since."""
 
     order: NewOrder
     script: OrderScript
@@ -150,6 +168,7 @@ class _Order:
     default_px: Decimal | None  # fill price when the action names none
     actions: tuple[Action, ...]  # script.actions, held here: read on every poll (no default:
     # an order built without them would silently never play)
+    latency: Latency | None = None  # None: no message of this order is ever in flight
     cursor: int = 0
     acked: bool = False
     cum: Decimal = ZERO
@@ -157,11 +176,24 @@ class _Order:
     avg_px: Decimal | None = None
     exec_count: int = 0
     last_report: ExecutionReport | None = None
-    requests: list[_Request] = field(default_factory=list)  # received, not yet answered
+    # received, not yet answered: (the step it reaches the broker, the request)
+    requests: list[tuple[int, _Request]] = field(default_factory=list)
     cancel_due: int | None = None  # a cancel is pending; CANCELED at this step
+    cancel_ids: tuple[str, str | None] | None = None  # the pending cancel's answer ids
+    cancel_rejects: bool = False  # the pending cancel ends in CANCEL_REJECTED
     replace_pending: ReplaceOrder | None = None  # an accepted amend waiting for replace_due
     replace_due: int = 0
+    replace_rejects: bool = False  # the pending amend ends in REPLACE_REJECTED
+    cancels_seen: int = 0  # requests answered so far, for per-request answers
+    replaces_seen: int = 0
     closed: OrderStatus | None = None
+    stopped: bool = False  # execution guaranteed (FIX Stopped)
+    day_done: bool = False  # a GTC order between Done for Day and its restatement
+    restate_due: int | None = None  # the step of a GTC order's next-day restatement
+    # label -> (exec id, qty, px) of the executions a bust or correct may name
+    labelled: dict[str, tuple[str, Decimal, Decimal]] | None = None
+    immediate: bool = False  # IOC / FOK: the step it reached the broker was played
+    script_key: str = ""  # the id it was submitted with: its key in the broker's books
 
     @property
     def status(self) -> OrderStatus:
@@ -171,19 +203,28 @@ class _Order:
             return _PENDING_CANCEL
         if self.replace_pending is not None:
             return _PENDING_REPLACE
+        if self.day_done:
+            return _DONE_FOR_DAY
         if self.cum >= self.order.qty:
             return _FILLED
+        if self.stopped:
+            return _STOPPED
         if self.cum > ZERO:
             return _PARTIALLY_FILLED
         return _NEW if self.acked else _PENDING_NEW
 
     @property
     def has_work(self) -> bool:
-        return self.closed is None and (
+        if self.closed is not None:  # only the broker's corrections of what it reported
+            return self.cursor < len(self.actions) and isinstance(
+                self.actions[self.cursor], AFTER_CLOSE
+            )
+        return (
             self.cursor < len(self.actions)
             or bool(self.requests)
             or self.cancel_due is not None
             or self.replace_pending is not None
+            or self.restate_due is not None
         )
 
 
@@ -205,6 +246,7 @@ class MockBroker:
         self._unsolicited_plan = sorted(self.spec.unsolicited_reports, key=attrgetter("step"))
         self._restart_plan = sorted(self.spec.restarts, key=attrgetter("at_step"))
         self._history_size = max((r.replay_last for r in self._restart_plan), default=0)
+        self._in_flight = self.spec.has_latency  # only then is anything delayed
         # id(script) -> (script, whether one of its fills has no price of its own). The script is
         # held so that its id cannot be reused while remembered; bounded by _SCRIPT_MEMORY.
         self._script_facts: dict[int, tuple[OrderScript, bool]] = {}
@@ -219,7 +261,9 @@ class MockBroker:
         # only a request re-adding an idle order can break the order. poll sorts only then.
         self._active_unordered = False
         self._closed: OrderedDict[str, _Order] = OrderedDict()  # the latest closed orders
-        self._replies: list[tuple[_Request, _Order | None]] = []  # requests for unknown/closed
+        self._aliases: dict[str, str] = {}  # an id taken in a chained replace -> the order's key
+        # requests for unknown/closed orders: (arrival step, request, the closed order or None)
+        self._replies: list[tuple[int, _Request, _Order | None]] = []
         self._unknown_replies = 0
         self._positions: dict[str, Decimal] = {}
         account = self.spec.account  # cash and fees move with every fill the broker executes
@@ -230,6 +274,9 @@ class MockBroker:
         # The last reports sent (not resends), for restart replays; bounded by the spec.
         self._history: deque[ExecutionReport] = deque(maxlen=self._history_size)
         self._lost: list[ExecutionReport] = []  # this poll's silent-fill reports
+        # Reports on the wire: (step they reach the session, report), in the order sent.
+        self._outbox: list[tuple[int, ExecutionReport]] = []
+        self._day_ends: list[int] = []  # steps whose poll ends the trading day
 
     def restart(self) -> None:
         """Simulate a restart of the broker process: orders, positions and exec-id history are
@@ -244,13 +291,26 @@ class MockBroker:
 
     # ----------------------------------------------------------------------------- commands
 
+    def _find(self, cid: str) -> tuple[_Order | None, _Order | None]:
+        """(working order, closed order) known by `cid`, its own id or one taken in a chain."""
+        key = self._aliases.get(cid, cid)
+        return self._working.get(key), self._closed.get(key)
+
+    def _latency(self, script: OrderScript) -> Latency | None:
+        if not self._in_flight:
+            return None
+        return script.latency if script.latency is not None else self.spec.latency
+
     def submit(self, order: NewOrder, step: int) -> None:
         if self._record_commands:
             self.commands.append((step, order))
         cid = order.client_order_id
-        if cid in self._working or cid in self._closed:
-            raise BrokerError(f"duplicate client_order_id {cid!r}")
         spec = self.spec
+        if cid in self._working or cid in self._closed or cid in self._aliases:
+            if order.poss_resend:  # FIX F.1.b: a resend of an order already received
+                self._queue_reply(StatusRequest(client_order_id=cid), step)
+                return
+            raise BrokerError(f"duplicate client_order_id {cid!r}")
         script = spec.script_for(order)
         if script.fail_submit is not None:
             raise BrokerError(script.fail_submit)
@@ -260,18 +320,23 @@ class MockBroker:
         entry_reject = None
         if order.qty <= ZERO:
             entry_reject = f"order qty must be positive, got {order.qty}"
+        elif cid in spec.used_client_order_ids and not order.poss_resend:
+            entry_reject = "duplicate ClOrdID"  # FIX OrdRejReason 6 (Appendix D F.1.a)
         elif default_px is None and self._script_needs_price(script):
             entry_reject = f"no reference price for {order.symbol}"
         if entry_reject is not None:
             script = replace(script, actions=(Reject(reason=entry_reject),))
         self._seq += 1
+        latency = self._latency(script)
         o = _Order(
             order=order,
             script=script,
             seq=self._seq,
-            due=step,
+            due=step if latency is None else step + latency.to_broker,
             default_px=default_px,
             actions=script.actions,
+            latency=latency,
+            script_key=cid,
         )
         self._working[cid] = o
         if o.has_work:
@@ -284,7 +349,7 @@ class MockBroker:
         if facts is not None and facts[0] is script:
             return facts[1]
         needs = any(  # bounded by the script's actions
-            isinstance(a, _FILLS) and a.price is None for a in script.actions
+            isinstance(a, _PRICED) and a.price is None for a in script.actions
         )
         if len(self._script_facts) < _SCRIPT_MEMORY:
             self._script_facts[id(script)] = (script, needs)
@@ -297,20 +362,40 @@ class MockBroker:
         """Amend a working order (see the module docstring for the answers)."""
         self._request(request, step)
 
+    def request_status(self, request: StatusRequest, step: int) -> None:
+        """Ask for an order's current state: answered with an ORDER_STATUS report."""
+        self._request(request, step)
+
+    def end_trading_day(self, step: int) -> None:
+        """The trading day ends after the broker's work at `step`: at that poll, DAY orders with
+        leaves are done for the day (DONE_FOR_DAY, leaves 0, closed), GTC orders get DONE_FOR_DAY
+        with their leaves kept and are RESTATED at the next poll, the next day's first event."""
+        self._day_ends.append(step)
+
     def _request(self, request: _Request, step: int) -> None:
         if self._record_commands:
             self.commands.append((step, request))
-        cid = request.client_order_id
-        o = self._working.get(cid)
+        o, closed = self._find(request.client_order_id)
         if o is None:
-            self._replies.append((request, self._closed.get(cid)))
-        else:
-            o.requests.append(request)
-            active = self._active
-            if cid not in active:
-                # An idle order comes back after newer ones: poll must sort by seq again.
-                self._active_unordered = self._active_unordered or bool(active)
-                active[cid] = o
+            self._queue_reply(request, step, closed)
+            return
+        latency = o.latency
+        o.requests.append((step if latency is None else step + latency.to_broker, request))
+        active = self._active
+        key = o.script_key
+        if key not in active:
+            # An idle order comes back after newer ones: poll must sort by seq again.
+            self._active_unordered = self._active_unordered or bool(active)
+            active[key] = o
+
+    def _queue_reply(self, request: _Request, step: int, closed: _Order | None = None) -> None:
+        """A request the broker answers outside an order's own turn (unknown or closed order,
+        a resend): it is looked up again when it arrives."""
+        working, known = self._find(request.client_order_id)
+        o = working or known or closed
+        latency = o.latency if o is not None else self._latency(_EMPTY_SCRIPT)
+        arrival = step if latency is None else step + latency.to_broker
+        self._replies.append((arrival, request, o))
 
     # ----------------------------------------------------------------------------- reports
 
@@ -326,26 +411,29 @@ class MockBroker:
             replay = list(self._history)[-last:]  # the history holds at most max(replay_last)
             out.extend(replace(r, poss_resend=True) for r in replay)
         if self._replies:
-            for request, closed in self._replies:
-                out.append(
-                    self._answer_closed(closed, request)
-                    if closed
-                    else self._answer_unknown(request)
-                )
-            self._replies.clear()
+            self._answer_replies(step, out)
         active = self._active
         if active:
             if self._active_unordered:
                 ordered = sorted(active.values(), key=_by_seq)
                 active.clear()
-                active.update((o.order.client_order_id, o) for o in ordered)
+                active.update((o.script_key, o) for o in ordered)
                 self._active_unordered = False
             else:
                 ordered = list(active.values())  # already in seq order (see _active_unordered)
             for o in ordered:  # bounded by the open orders with work left
-                self._play(o, step, out)
+                if self._in_flight:
+                    start = len(out)
+                    self._play(o, step, out)
+                    self._delay(o.latency, step, out, start)
+                else:
+                    self._play(o, step, out)
                 if not o.has_work:
-                    del active[o.order.client_order_id]
+                    del active[o.script_key]
+        if self._day_ends and self._day_ends[0] <= step:
+            while self._day_ends and self._day_ends[0] <= step:  # bounded by the scripted ends
+                self._day_ends.pop(0)
+            self._end_day(step, out)
         plan = self._unsolicited_plan
         while self._next_unsolicited < len(plan) and plan[self._next_unsolicited].step <= step:
             out.append(self._unsolicited(plan[self._next_unsolicited], step))
@@ -356,81 +444,201 @@ class MockBroker:
             lost = self._lost
             out = [r for r in out if not any(r is gone for gone in lost)]
             lost.clear()
+        if self._in_flight:
+            return self._deliver(step, out)
         return out
 
+    def _delay(self, latency: Latency | None, step: int, out: list[ExecutionReport], start: int):
+        """Put the reports out[start:] on the wire when they take steps to reach the session."""
+        if latency is not None and latency.from_broker and len(out) > start:
+            due = step + latency.from_broker
+            self._outbox.extend((due, r) for r in out[start:])
+            del out[start:]
+
+    def _deliver(self, step: int, out: list[ExecutionReport]) -> list[ExecutionReport]:
+        """What reaches the session at `step`: reports sent earlier whose time has come, in the
+        order they were sent, then this poll's reports that take no time."""
+        lost = {id(r) for r in self._lost}
+        arrived = [r for due, r in self._outbox if due <= step and id(r) not in lost]
+        self._outbox = [(due, r) for due, r in self._outbox if due > step]
+        return arrived + out
+
+    def _answer_replies(self, step: int, out: list[ExecutionReport]) -> None:
+        waiting = []
+        for arrival, request, o in self._replies:  # bounded by the requests received
+            if arrival > step:
+                waiting.append((arrival, request, o))
+                continue
+            start = len(out)
+            working, known = self._find(request.client_order_id)
+            o = working or known or o
+            if o is not None and o.closed is None:  # working now: answered in its own turn
+                o.requests.append((step, request))
+                self._active.setdefault(o.script_key, o)
+                self._active_unordered = True
+            elif o is None:
+                out.append(self._answer_unknown(request))
+            elif isinstance(request, StatusRequest):
+                ids = _ids(request, o.order.client_order_id)
+                out.append(self._report(o, ExecType.ORDER_STATUS, ids=ids))
+            else:
+                out.append(self._answer_closed(o, request))
+            if self._in_flight:
+                self._delay(o.latency if o is not None else self.spec.latency, step, out, start)
+        self._replies = waiting
+
     def _play(self, o: _Order, step: int, out: list[ExecutionReport]) -> None:
+        if o.restate_due is not None and step >= o.restate_due:
+            self._restate_next_day(o, out)
         requests = o.requests
-        while requests:  # bounded by the requests received since the last poll
-            request = requests.pop(0)
-            if o.closed is not None:
+        while requests and requests[0][0] <= step:  # bounded by the requests received
+            request = requests.pop(0)[1]
+            if isinstance(request, StatusRequest):
+                ids = _ids(request, o.order.client_order_id)
+                out.append(self._report(o, ExecType.ORDER_STATUS, ids=ids))
+            elif o.closed is not None:
                 out.append(self._answer_closed(o, request))
             elif isinstance(request, ReplaceOrder):
                 self._answer_replace(o, request, step, out)
             elif o.cancel_due is not None:
-                out.append(self._report(o, _X_CANCEL_REJECTED, "cancel already pending"))
+                ids = _ids(request, o.order.client_order_id)
+                out.append(self._report(o, _X_CANCEL_REJECTED, "cancel already pending", ids=ids))
             else:
-                self._answer_cancel(o, step, out)
+                self._answer_cancel(o, request, step, out)
         if o.closed is None and o.cancel_due is not None and step >= o.cancel_due:
-            o.cancel_due = None
-            self._close(o, OrderStatus.CANCELED, out, ExecType.CANCELED)
+            self._complete_cancel(o, out)
         if o.closed is None and o.replace_pending is not None and step >= o.replace_due:
-            self._complete_replace(o, o.replace_pending, out)
+            pending = o.replace_pending
+            if o.replace_rejects:
+                o.replace_pending = None
+                o.replace_rejects = False
+                ids = _ids(pending, o.order.client_order_id)
+                out.append(self._report(o, _X_REPLACE_REJECTED, "replace rejected", ids=ids))
+            else:
+                self._complete_replace(o, pending, out)
         actions = o.actions
-        if o.closed is None and o.cursor < len(actions) and step >= o.due:
+        if o.cursor < len(actions) and step >= o.due:
+            if o.closed is not None and not isinstance(actions[o.cursor], AFTER_CLOSE):
+                return
+            tif = o.order.time_in_force
+            if (tif is _IOC or tif is _FOK) and not o.immediate and o.closed is None:
+                self._play_immediate(o, step, out)
+                return
             action = actions[o.cursor]
             o.cursor += 1
             o.due = step + 1
             self._run(o, action, step, out)
 
-    def _answer_cancel(self, o: _Order, step: int, out: list[ExecutionReport]) -> None:
-        behaviour = o.script.on_cancel
-        if behaviour is CancelBehaviour.ACCEPT:
-            if o.script.cancel_delay:
+    def _play_immediate(self, o: _Order, step: int, out: list[ExecutionReport]) -> None:
+        """An IOC or FOK order in the step it reaches the broker: the leading ack and fills of
+        its script are the liquidity there is. IOC takes it and cancels the rest at once; FOK
+        takes it only if it fills the whole order, else nothing fills and the order is canceled.
+        The rest of the script is not played."""
+        o.immediate = True
+        actions = o.actions
+        burst: list[Action] = []
+        for action in actions[o.cursor :]:  # bounded by the script
+            if not isinstance(action, _IMMEDIATE):
+                break
+            burst.append(action)
+        o.cursor = len(actions)
+        available = ZERO
+        complete = False
+        for action in burst:
+            if isinstance(action, Fill):
+                if action.qty is None:
+                    complete = True
+                else:
+                    available += action.qty
+        fok = o.order.time_in_force is _FOK
+        if fok and not complete and available < o.order.qty:
+            burst = [a for a in burst if isinstance(a, Ack)]
+        for action in burst:
+            if o.closed is None:
+                self._run(o, action, step, out)
+        if o.closed is None:
+            reason = (
+                "fill or kill: cannot be filled in full"
+                if fok
+                else "immediate or cancel: unfilled quantity canceled"
+            )
+            self._close(o, OrderStatus.CANCELED, out, ExecType.CANCELED, reason)
+
+    def _answer_cancel(
+        self, o: _Order, request: CancelOrder, step: int, out: list[ExecutionReport]
+    ) -> None:
+        behaviour = o.script.cancel_answer(o.cancels_seen)
+        o.cancels_seen += 1
+        ids = _ids(request, o.order.client_order_id)
+        pending = behaviour is CancelBehaviour.REJECT_AFTER_PENDING
+        if behaviour is CancelBehaviour.ACCEPT or pending:
+            if o.script.cancel_delay or pending:
                 o.cancel_due = step + o.script.cancel_delay
-                out.append(self._report(o, ExecType.PENDING_CANCEL))
+                o.cancel_ids = ids
+                o.cancel_rejects = pending
+                out.append(self._report(o, ExecType.PENDING_CANCEL, ids=ids))
             else:
+                o.cancel_ids = ids
                 self._close(o, OrderStatus.CANCELED, out, ExecType.CANCELED)
         elif behaviour is CancelBehaviour.REJECT:
-            out.append(self._report(o, ExecType.CANCEL_REJECTED, "cancel rejected by script"))
+            out.append(self._report(o, _X_CANCEL_REJECTED, "cancel rejected by script", ids=ids))
+
+    def _complete_cancel(self, o: _Order, out: list[ExecutionReport]) -> None:
+        o.cancel_due = None
+        if o.cancel_rejects:  # accepted as pending, then refused (FIX B.1.a row 5 alt)
+            o.cancel_rejects = False
+            ids = o.cancel_ids
+            o.cancel_ids = None
+            out.append(self._report(o, _X_CANCEL_REJECTED, "cancel rejected", ids=ids))
+        else:
+            self._close(o, OrderStatus.CANCELED, out, ExecType.CANCELED)
 
     def _answer_replace(
         self, o: _Order, request: ReplaceOrder, step: int, out: list[ExecutionReport]
     ) -> None:
+        behaviour = o.script.replace_answer(o.replaces_seen)
+        o.replaces_seen += 1
+        ids = _ids(request, o.order.client_order_id)
         problem = None
         if o.cancel_due is not None:
             problem = "cancel pending"
         elif o.replace_pending is not None:
             problem = "replace already pending"
-        elif o.script.on_replace is ReplaceBehaviour.IGNORE:
+        elif behaviour is ReplaceBehaviour.IGNORE:
             return
-        elif o.script.on_replace is ReplaceBehaviour.REJECT:
+        elif behaviour is ReplaceBehaviour.REJECT:
             problem = "replace rejected by script"
         else:
             problem = _replace_problem(o.order, request)
         if problem is not None:
-            out.append(self._report(o, ExecType.REPLACE_REJECTED, problem))
-        elif o.script.replace_delay:
+            out.append(self._report(o, _X_REPLACE_REJECTED, problem, ids=ids))
+        elif o.script.replace_delay or behaviour is ReplaceBehaviour.REJECT_AFTER_PENDING:
             o.replace_pending = request
             o.replace_due = step + o.script.replace_delay
-            out.append(self._report(o, ExecType.PENDING_REPLACE))
+            o.replace_rejects = behaviour is ReplaceBehaviour.REJECT_AFTER_PENDING
+            out.append(self._report(o, ExecType.PENDING_REPLACE, ids=ids))
         else:
             self._complete_replace(o, request, out)
 
     def _complete_replace(
         self, o: _Order, request: ReplaceOrder, out: list[ExecutionReport]
     ) -> None:
-        """REPLACED: the order takes the new qty (never below cum) and limit price."""
+        """REPLACED: the order takes the new qty (never below cum), limit price and, when the
+        request is chained, its new id."""
         o.replace_pending = None
         order = o.order
+        ids = _ids(request, order.client_order_id)
         qty = order.qty if request.new_qty is None else max(request.new_qty, o.cum)
         limit = order.limit_price if request.new_limit_price is None else request.new_limit_price
-        o.order = replace(order, qty=qty, limit_price=limit)
+        o.order = replace(order, client_order_id=ids[0], qty=qty, limit_price=limit)
+        if ids[1] is not None:
+            self._aliases[ids[0]] = o.script_key
         if order.order_type is _LIMIT and limit is not None:
             o.default_px = limit
         if o.cum >= qty:  # amended to at or below the filled quantity: done at cum
-            self._close(o, OrderStatus.FILLED, out, ExecType.REPLACED)
+            self._close(o, OrderStatus.FILLED, out, ExecType.REPLACED, ids=ids)
         else:
-            out.append(self._report(o, ExecType.REPLACED))
+            out.append(self._report(o, ExecType.REPLACED, ids=ids))
 
     def _run(self, o: _Order, action: Action, step: int, out: list[ExecutionReport]) -> None:
         if isinstance(action, _FILLS):
@@ -449,8 +657,19 @@ class MockBroker:
             self._close(o, OrderStatus.EXPIRED, out, ExecType.EXPIRED)
         elif isinstance(action, CancelUnsolicited):
             self._close(o, OrderStatus.CANCELED, out, ExecType.CANCELED, action.reason)
+        elif isinstance(action, LateFill):
+            self._fill(o, action, out)
+        elif isinstance(action, Bust | Correct):
+            self._bust_or_correct(o, action, out)
+        elif isinstance(action, Restate):
+            self._restate(o, action, out)
+        elif isinstance(action, Guarantee):
+            o.stopped = True
+            out.append(self._report(o, ExecType.STOPPED, last_qty=action.qty, last_px=action.price))
 
-    def _fill(self, o: _Order, action: Fill | SilentFill, out: list[ExecutionReport]) -> None:
+    def _fill(
+        self, o: _Order, action: Fill | SilentFill | LateFill, out: list[ExecutionReport]
+    ) -> None:
         order = o.order
         qty = action.qty
         if qty is None:
@@ -463,12 +682,108 @@ class MockBroker:
         self._move_position(order.symbol, order.side, qty)
         if self._account is not None:
             self._account.book_fill(order.symbol, order.side, qty, px)
-        report = self._report(o, _X_TRADE, last_qty=qty, last_px=px)
+        label = getattr(action, "label", None)
+        report = self._report(o, _X_TRADE, last_qty=qty, last_px=px, label=label)
+        if label is not None:
+            self._label(o, label, report.exec_id, qty, px)
         out.append(report)
         if isinstance(action, SilentFill):
             self._lost.append(report)  # sent as far as the broker knows; poll() drops it
-        if cum >= order.qty:
+        if o.closed is None and cum >= order.qty:
             self._close(o, _FILLED, out)  # the trade report already said FILLED
+
+    def _label(self, o: _Order, label: str, exec_id: str, qty: Decimal, px: Decimal) -> None:
+        if o.labelled is None:
+            o.labelled = {}
+        o.labelled[label] = (exec_id, qty, px)
+
+    def _bust_or_correct(self, o: _Order, action: Bust | Correct, out: list[ExecutionReport]):
+        """Trade cancel or correct of a labelled execution: cum, notional, avg px and the
+        position are recomputed from the executions that stand. A busted FILLED order works
+        again; a canceled or done-for-day one stays closed (FIX J.1.b, J.1.d)."""
+        standing = (o.labelled or {}).pop(action.ref, None)
+        ref_id, old_qty, old_px = standing if standing else (f"?{action.ref}", ZERO, ZERO)
+        order = o.order
+        if isinstance(action, Bust):
+            new_qty, new_px = ZERO, ZERO
+        else:
+            new_qty = action.qty if action.qty is not None else old_qty
+            new_px = action.price if action.price is not None else old_px
+        delta = _DECIMAL.subtract(new_qty, old_qty)
+        o.cum = _DECIMAL.add(o.cum, delta)
+        o.notional = _DECIMAL.add(
+            _DECIMAL.subtract(o.notional, _DECIMAL.multiply(old_qty, old_px)),
+            _DECIMAL.multiply(new_qty, new_px),
+        )
+        o.avg_px = _DECIMAL.divide(o.notional, o.cum) if o.cum > ZERO else None
+        if delta:
+            self._move_position(order.symbol, order.side, delta)
+        if o.closed is _FILLED and o.cum < order.qty:  # the order works again
+            self._reopen(o)
+        if isinstance(action, Bust):
+            report = self._report(o, ExecType.TRADE_CANCEL, last_px=ZERO, ref=ref_id)
+        else:
+            report = self._report(
+                o,
+                ExecType.TRADE_CORRECT,
+                last_qty=new_qty,
+                last_px=new_px,
+                ref=ref_id,
+                label=action.label,
+            )
+            if action.label is not None:
+                self._label(o, action.label, report.exec_id, new_qty, new_px)
+        out.append(report)
+        if o.closed is None and o.cum >= order.qty:
+            self._close(o, _FILLED, out)
+
+    def _reopen(self, o: _Order) -> None:
+        o.closed = None
+        key = o.script_key
+        self._closed.pop(key, None)
+        self._working[key] = o
+        self._working = dict(sorted(self._working.items(), key=lambda kv: kv[1].seq))
+
+    def _restate(self, o: _Order, action: Restate, out: list[ExecutionReport]) -> None:
+        """An unsolicited change by the sell side (FIX E.1.c, E.1.d): new qty and/or price."""
+        order = o.order
+        qty = order.qty if action.qty is None else max(action.qty, o.cum)
+        limit = order.limit_price if action.limit_price is None else action.limit_price
+        o.order = replace(order, qty=qty, limit_price=limit)
+        if order.order_type is _LIMIT and limit is not None:
+            o.default_px = limit
+        if o.closed is None and o.cum >= qty:
+            self._close(o, _FILLED, out, _X_RESTATED, action.reason)
+        else:
+            out.append(self._report(o, _X_RESTATED, action.reason))
+
+    def _end_day(self, step: int, out: list[ExecutionReport]) -> None:
+        """End of the trading day (see end_trading_day), orders in submission order."""
+        for o in list(self._working.values()):  # bounded by the open orders
+            if o.cum >= o.order.qty:
+                continue
+            start = len(out)
+            if o.order.effective_time_in_force is _DAY:
+                self._close(o, _DONE_FOR_DAY, out, ExecType.DONE_FOR_DAY)
+            else:
+                o.day_done = True
+                o.restate_due = step + 1
+                out.append(self._report(o, ExecType.DONE_FOR_DAY))
+                self._active.setdefault(o.script_key, o)
+                self._active_unordered = True
+            if self._in_flight:
+                self._delay(o.latency, step, out, start)
+
+    def _restate_next_day(self, o: _Order, out: list[ExecutionReport]) -> None:
+        """A GTC order renewed on the next trading day (FIX H.1, J.1.c): RESTATED with its
+        leaves as the day's order quantity and nothing filled today yet."""
+        o.restate_due = None
+        o.day_done = False
+        report = self._report(o, _X_RESTATED, "GTC renewal")
+        leaves = _DECIMAL.subtract(o.order.qty, o.cum)
+        report = replace(report, day_order_qty=leaves, day_cum_qty=ZERO)
+        o.last_report = report
+        out.append(report)
 
     def _move_position(self, symbol: str, side: Side, qty: Decimal) -> None:
         signed = qty if side is _BUY else -qty
@@ -481,28 +796,39 @@ class MockBroker:
         out: list[ExecutionReport],
         exec_type: ExecType | None = None,
         reason: str | None = None,
+        *,
+        ids: tuple[str, str | None] | None = None,
     ) -> None:
         cancel_was_pending = o.cancel_due is not None
-        replace_was_pending = o.replace_pending is not None
+        replace_pending = o.replace_pending
+        cancel_ids = o.cancel_ids
         o.cancel_due = None
+        o.cancel_ids = None
         o.replace_pending = None
+        o.day_done = False
+        o.restate_due = None
         o.closed = status
         if exec_type is not None:
-            out.append(self._report(o, exec_type, reason))
-        if cancel_was_pending or replace_was_pending:  # the text only when a request is answered
+            if exec_type is ExecType.CANCELED and cancel_ids is not None:
+                ids = cancel_ids  # the cancel that was asked for is the one carried out
+                cancel_was_pending = False
+            out.append(self._report(o, exec_type, reason, ids=ids))
+        if cancel_was_pending or replace_pending is not None:  # text only when one is answered
             too_late = f"too late: order {status.value}"
             if cancel_was_pending:
-                out.append(self._report(o, _X_CANCEL_REJECTED, too_late))
-            if replace_was_pending:
-                out.append(self._report(o, _X_REPLACE_REJECTED, too_late))
-        cid = o.order.client_order_id
-        del self._working[cid]
+                out.append(self._report(o, _X_CANCEL_REJECTED, too_late, ids=cancel_ids))
+            if replace_pending is not None:
+                ids = _ids(replace_pending, o.order.client_order_id)
+                out.append(self._report(o, _X_REPLACE_REJECTED, too_late, ids=ids))
+        del self._working[o.script_key]
         self._remember_closed(o)
 
     def _remember_closed(self, o: _Order) -> None:
-        self._closed[o.order.client_order_id] = o
+        self._closed[o.script_key] = o
         if len(self._closed) > self._closed_memory:
-            self._closed.popitem(last=False)
+            _, gone = self._closed.popitem(last=False)
+            if self._aliases and gone.order.client_order_id != gone.script_key:
+                self._aliases.pop(gone.order.client_order_id, None)
 
     def _report(
         self,
@@ -512,13 +838,18 @@ class MockBroker:
         *,
         last_qty: Decimal = ZERO,
         last_px: Decimal | None = None,
+        ids: tuple[str, str | None] | None = None,
+        ref: str | None = None,
+        label: str | None = None,
     ) -> ExecutionReport:
         order = o.order
         status = o.status
         o.exec_count += 1
-        cid, qty, cum = order.client_order_id, order.qty, o.cum
+        qty, cum = order.qty, o.cum
+        cid, orig = (order.client_order_id, None) if ids is None else ids
+        closed = o.closed
         report = build_report(  # positional, in field order: see model.build_report
-            f"{cid}:{o.exec_count}",  # exec_id
+            f"{order.client_order_id}:{o.exec_count if label is None else label}",  # exec_id
             cid,  # client_order_id
             exec_type,
             status,
@@ -526,30 +857,35 @@ class MockBroker:
             order.side,
             qty,  # order_qty
             cum,  # cum_qty
-            ZERO if status._value_ in _NO_LEAVES else _DECIMAL.subtract(qty, cum),  # leaves_qty
+            # leaves_qty: 0 once closed (but FILLED: qty - cum, which shows an overfill)
+            ZERO if closed is not None and closed is not _FILLED else _DECIMAL.subtract(qty, cum),
             last_qty,
             last_px,
             o.avg_px,  # avg_px
             reason,
             False,  # poss_resend: a resend is a replace() of the report sent before
-            order.limit_price if exec_type is _X_REPLACED else None,  # limit_price
+            order.limit_price if exec_type is _X_REPLACED or exec_type is _X_RESTATED else None,
+            ref,  # exec_ref_id
+            orig,  # orig_client_order_id
         )
         o.last_report = report
         return report
 
     def _answer_closed(self, o: _Order, request: _Request) -> ExecutionReport:
         assert o.closed is not None
-        return self._report(o, _reject_type(request), f"order already {o.closed.value}")
+        ids = _ids(request, o.order.client_order_id)
+        return self._report(o, _reject_type(request), f"order already {o.closed.value}", ids=ids)
 
     def _answer_unknown(self, request: _Request) -> ExecutionReport:
-        """A cancel or replace reject for an order the broker does not know. There is no order
-        to describe: status REJECTED, symbol "", side BUY and zero quantities. Its exec ids have
-        their own series ("o-9:unknown:1") so that they cannot collide with a later order o-9."""
+        """A reject (or, to a status request, an ORDER_STATUS) for an order the broker does not
+        know. There is no order to describe: status REJECTED, symbol "", side BUY and zero
+        quantities. Its exec ids have their own series ("o-9:unknown:1") so that they cannot
+        collide with a later order o-9."""
         self._unknown_replies += 1
-        client_order_id = request.client_order_id
+        cid, orig = _ids(request, request.client_order_id)
         return ExecutionReport(
-            exec_id=f"{client_order_id}:unknown:{self._unknown_replies}",
-            client_order_id=client_order_id,
+            exec_id=f"{cid}:unknown:{self._unknown_replies}",
+            client_order_id=cid,
             exec_type=_reject_type(request),
             status=OrderStatus.REJECTED,
             symbol="",
@@ -558,6 +894,7 @@ class MockBroker:
             cum_qty=ZERO,
             leaves_qty=ZERO,
             reason="unknown order",
+            orig_client_order_id=orig,
         )
 
     def _unsolicited(self, planned: UnsolicitedReport, step: int) -> ExecutionReport:
@@ -584,6 +921,7 @@ class MockBroker:
                 notional=notional,
                 avg_px=_DECIMAL.divide(notional, qty),
                 closed=OrderStatus.FILLED,
+                script_key=cid,
             )
             self._remember_closed(ghost)
         return ExecutionReport(
@@ -641,6 +979,8 @@ class MockBroker:
 def _reject_type(request: _Request) -> ExecType:
     if isinstance(request, ReplaceOrder):
         return ExecType.REPLACE_REJECTED
+    if isinstance(request, StatusRequest):
+        return ExecType.ORDER_STATUS  # FIX G.1.a: the status of an unknown order is REJECTED
     return ExecType.CANCEL_REJECTED
 
 

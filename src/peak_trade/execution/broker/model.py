@@ -202,7 +202,19 @@ class ReplaceOrder:
         return payload
 
 
-BrokerCommand = NewOrder | CancelOrder | ReplaceOrder
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusRequest:
+    """A command to the broker: report the order's current state (FIX OrderStatusRequest). The
+    answer is an ORDER_STATUS report, which changes nothing; for an order the broker does not
+    know it carries status REJECTED (Appendix D G.1.a)."""
+
+    client_order_id: str
+
+    def to_payload(self) -> dict[str, object]:
+        return {"client_order_id": self.client_order_id}
+
+
+BrokerCommand = NewOrder | CancelOrder | ReplaceOrder | StatusRequest
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
