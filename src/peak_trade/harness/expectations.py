@@ -13,8 +13,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # types only: `Mismatch` is imported by modules that must not load the engine
-    from peak_trade.harness.model import Expectations
+    from peak_trade.harness.model import Expectations, ExpectedReport
     from peak_trade.harness.runner import RunResult
+
+# expect.reports: the columns shown for a report, and those compared as decimals
+_SHOWN = ("exec_type", "status", "order_qty", "cum_qty", "leaves_qty", "last_qty")
+_DECIMALS = frozenset({"order_qty", "cum_qty", "leaves_qty", "last_qty", "last_px", "avg_px"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,7 +134,7 @@ def check_expectations(
             add(Mismatch(key="audit.absent", expected=list(expect.audit_absent), actual=present))
     equal("audit.count", expect.audit_count, len(types))
     for cid, fields in expect.orders.items():
-        order = result.orders.get(cid)
+        order = result.orders.get(result.resolve(cid))
         if order is None:
             add(Mismatch(key=f"orders.{cid}", expected=dict(fields), actual=None))
             continue
@@ -158,6 +162,10 @@ def check_expectations(
         equal("refused_orders", dict(expect.refused_orders), refused)
     if expect.account is not None:
         found.extend(_account_mismatches(expect.account, result.summary))
+    if expect.reports:
+        received = [p for t, p in payloads if t == "execution_report"]
+        for cid, rows in expect.reports.items():
+            add(reports_mismatch(cid, rows, _reports_of(result, cid, received)))
     return [m for m in found if m is not None]
 
 
@@ -192,3 +200,63 @@ def _account_mismatches(
         elif not _same_amount(value, got):
             found.append(Mismatch(key=f"account.{name}", expected=str(value), actual=got))
     return found
+
+
+def _reports_of(
+    result: RunResult, cid: str, received: Sequence[object]
+) -> list[Mapping[str, object]]:
+    """The execution reports the session received for the order `cid` names, in order: those
+    carrying any id of its chain as ClOrdID or OrigClOrdID."""
+    key = result.resolve(cid)
+    mine = []
+    for payload in received:
+        assert isinstance(payload, Mapping)
+        ids = (payload.get("client_order_id"), payload.get("orig_client_order_id"))
+        if any(isinstance(i, str) and result.resolve(i) == key for i in ids):
+            mine.append(payload)
+    return mine
+
+
+def _same(name: str, wanted: object, got: object) -> bool:
+    if name in _DECIMALS:
+        return got is not None and Decimal(str(got)) == Decimal(str(wanted))
+    return got == wanted
+
+
+def _row(fields: Mapping[str, object]) -> str:
+    """A report as one line: exec type, status, then order/cum/leaves/last qty (and what else)."""
+    head = f"{fields.get('exec_type', '?')} {fields.get('status', '?')}"
+    qty = "/".join(str(fields.get(n, "?")) for n in _SHOWN[2:])
+    extra = [f"{n}={fields[n]}" for n in ("last_px", "avg_px") if fields.get(n) is not None]
+    return " ".join([head, qty, *extra])
+
+
+def reports_mismatch(
+    cid: str, expected: Sequence[ExpectedReport], actual: Sequence[Mapping[str, object]]
+) -> Mismatch | None:
+    """expect.reports.<cid> against the reports received: each row's fields in turn, then the
+    rows missing or extra. None when they agree."""
+    lines: list[str] = []
+    for i, row in enumerate(expected, start=1):
+        where = f" ({row.where})" if row.where else ""
+        if i > len(actual):
+            lines.append(f"  row {i}{where}: expected {_row(row.fields)}, nothing more received")
+            continue
+        got = actual[i - 1]
+        wrong = [
+            f"{name} expected {wanted}, got {got.get(name)}"
+            for name, wanted in row.fields.items()
+            if not _same(name, wanted, got.get(name))
+        ]
+        if wrong:
+            lines.append(f"  row {i}{where}: {'; '.join(wrong)} [received {_row(got)}]")
+    for i in range(len(expected) + 1, len(actual) + 1):
+        lines.append(f"  row {i}: not expected, received {_row(actual[i - 1])}")
+    if not lines:
+        return None
+    return Mismatch(
+        key=f"reports.{cid}",
+        expected=f"{len(expected)} reports",
+        actual=f"{len(actual)} received, {len(lines)} row(s) differ",
+        detail="\n".join(lines),
+    )

@@ -18,13 +18,15 @@ from peak_trade.execution.broker.fill_script import (
     MockBrokerSpec,
     parse_broker_spec,
 )
-from peak_trade.execution.broker.model import NewOrder, OrderType, Side
+from peak_trade.execution.broker.model import NewOrder, OrderType, Side, TimeInForce
 from peak_trade.execution.live.audit_path import audit_path_problem
 from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.intents import (
     CancelIntent,
     OrderIntent,
     ReplaceIntent,
+    ResendIntent,
+    StatusIntent,
     SubmitIntent,
 )
 from peak_trade.execution.live.tags import TAG_KEYS, OrderTags
@@ -80,6 +82,32 @@ class StepSpec:
     rearm: RearmSpec | None = None  # an operator re-arms the kill switch
     stop: StopSpec | None = None
     acknowledge: AcknowledgeSpec | None = None
+    end_of_day: bool = False  # the trading day ends after this entry's first step
+
+
+# The columns of one expected execution report (expect.reports), in the order they are shown.
+REPORT_COLUMNS = (
+    "exec_type",
+    "status",
+    "order_qty",
+    "cum_qty",
+    "leaves_qty",
+    "last_qty",
+    "last_px",
+    "avg_px",
+    "client_order_id",
+    "orig_client_order_id",
+    "exec_ref_id",
+)
+DECIMAL_COLUMNS = frozenset({"order_qty", "cum_qty", "leaves_qty", "last_qty", "last_px", "avg_px"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpectedReport:
+    """One row of expect.reports: the fields given (the quantities always), where it is written."""
+
+    fields: Mapping[str, object]
+    where: str = ""  # "file:line" of the row, for the mismatch message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,6 +126,8 @@ class Expectations:
     errors: tuple[str, ...] | None = None
     refused_orders: Mapping[str, str] | None = None
     account: Mapping[str, object] | None = None  # against the summary's account
+    # order id (any id of its chain) -> the exact sequence of reports the session received
+    reports: Mapping[str, tuple[ExpectedReport, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,10 +226,24 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
             seen_ids.setdefault(cid, index)
             intents.append(intent)
         cancels = entry.get("cancel")
-        for cid in [cancels] if isinstance(cancels, str) else list(cancels or ()):
-            intents.append(CancelIntent(client_order_id=cid))
+        cancel_list = [cancels] if isinstance(cancels, str | Mapping) else list(cancels or ())
+        for position, cancel in enumerate(cancel_list):
+            if isinstance(cancel, Mapping):
+                where = ["steps", index, "cancel"]
+                if not isinstance(cancels, Mapping):
+                    where.append(position)
+                new_id = _new_id(cancel, [*where, "new_id"], seen_ids, index, problem)
+                intents.append(
+                    CancelIntent(client_order_id=cancel["id"], new_client_order_id=new_id)
+                )
+            else:
+                intents.append(CancelIntent(client_order_id=cancel))
         amends = entry.get("replace")
-        for amend in [amends] if isinstance(amends, Mapping) else list(amends or ()):
+        amend_list = [amends] if isinstance(amends, Mapping) else list(amends or ())
+        for position, amend in enumerate(amend_list):
+            where = ["steps", index, "replace"]
+            if not isinstance(amends, Mapping):
+                where.append(position)
             intents.append(
                 ReplaceIntent(
                     client_order_id=amend["id"],
@@ -207,6 +251,9 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
                     new_limit_price=None
                     if "limit_price" not in amend
                     else _decimal(amend["limit_price"]),
+                    new_client_order_id=_new_id(
+                        amend, [*where, "new_id"], seen_ids, index, problem
+                    ),
                 )
             )
         for key in ("kill", "rearm"):
@@ -217,6 +264,10 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
                     f"name one tag at most ({', '.join(TAG_KEYS)}); engage or re-arm one scope "
                     "per entry",
                 )
+        for key, intent_type in (("status_request", StatusIntent), ("resend", ResendIntent)):
+            named = entry.get(key)
+            for cid in [named] if isinstance(named, str) else list(named or ()):
+                intents.append(intent_type(client_order_id=cid))
         stop = entry.get("stop")
         if isinstance(stop, str):
             stop_spec: StopSpec | None = StopSpec(reason=stop)
@@ -244,6 +295,7 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
                 acknowledge=AcknowledgeSpec(operator=ack["operator"], note=ack.get("note", ""))
                 if ack
                 else None,
+                end_of_day=bool(entry.get("end_of_day", False)),
             )
         )
     if problems:
@@ -258,7 +310,7 @@ def build_scenario(doc: LoadedDocument, *, sha256: str = "") -> Scenario:
         config=SessionConfig.from_mapping(config_data),
         broker=broker,
         steps=tuple(steps),
-        expect=_expectations(data.get("expect") or {}),
+        expect=_expectations(data.get("expect") or {}, doc),
     )
     # Last: the worst-case work multiplies what the checks above proved well formed.
     bounded = work_problems(doc, scenario, doc.size)
@@ -289,6 +341,7 @@ def _submit_intent(spec: Mapping[str, Any], where: list[str | int], problem: Any
         problem(where, "a limit order needs limit_price")
     if order_type is OrderType.MARKET and limit_price is not None:
         problem([*where, "limit_price"], "a market order takes no limit_price; add type: limit")
+    tif = spec.get("time_in_force")
     order = NewOrder(
         client_order_id=spec["id"],
         symbol=spec["symbol"],
@@ -296,11 +349,34 @@ def _submit_intent(spec: Mapping[str, Any], where: list[str | int], problem: Any
         qty=_decimal(spec["qty"]),
         order_type=order_type,
         limit_price=None if limit_price is None else _decimal(limit_price),
+        time_in_force=None if tif is None else TimeInForce(tif),
+        poss_resend=bool(spec.get("poss_resend", False)),
     )
     tags = None
     if any(key in spec for key in TAG_KEYS):
         tags = OrderTags(**{key: spec[key] for key in TAG_KEYS if key in spec})
     return SubmitIntent(order=order, note=spec.get("note"), tags=tags)
+
+
+def _new_id(
+    spec: Mapping[str, Any],
+    where: list[str | int],
+    seen_ids: dict[str, int],
+    index: int,
+    problem: Any,
+) -> str | None:
+    """The request's own ClOrdID (`new_id`), unique among every id the scenario uses."""
+    new_id = spec.get("new_id")
+    if new_id is None:
+        return None
+    if new_id in seen_ids:
+        problem(
+            where,
+            f"id {new_id!r} is already used in step entry {seen_ids[new_id]}; "
+            "client order ids (new_id included) are unique within a scenario",
+        )
+    seen_ids.setdefault(new_id, index)
+    return str(new_id)
 
 
 def _decimal(value: object) -> Decimal:
@@ -312,7 +388,28 @@ def _tuple(value: object) -> tuple[str, ...] | None:
     return None if value is None else tuple(str(v) for v in value)  # type: ignore[attr-defined]
 
 
-def _expectations(data: Mapping[str, Any]) -> Expectations:
+def _expected_reports(
+    data: Mapping[str, Any], doc: LoadedDocument | None
+) -> dict[str, tuple[ExpectedReport, ...]]:
+    reports: dict[str, tuple[ExpectedReport, ...]] = {}
+    for cid, rows in (data.get("reports") or {}).items():
+        expected = []
+        for i, row in enumerate(rows or ()):
+            where = ""
+            if doc is not None:
+                line, _ = doc.locate(["expect", "reports", cid, i])
+                where = f"{doc.path}:{line}"
+            fields = {
+                name: _decimal(row[name]) if name in DECIMAL_COLUMNS else str(row[name])
+                for name in REPORT_COLUMNS
+                if name in row
+            }
+            expected.append(ExpectedReport(fields=fields, where=where))
+        reports[str(cid)] = tuple(expected)
+    return reports
+
+
+def _expectations(data: Mapping[str, Any], doc: LoadedDocument | None = None) -> Expectations:
     audit = data.get("audit") or {}
     return Expectations(
         final_state=data.get("final_state"),
@@ -329,4 +426,5 @@ def _expectations(data: Mapping[str, Any]) -> Expectations:
         errors=_tuple(data.get("errors")),
         refused_orders=data.get("refused_orders"),
         account=data.get("account"),
+        reports=_expected_reports(data, doc),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -61,6 +61,16 @@ class RunResult:
     summary: Mapping[str, object] | None
     head: str
     audit_failures: tuple[str, ...] = ()  # sink write or seal failures: the run cannot pass
+    # FIX id chaining: an id a request or a replaced order took -> the id it stands for
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    def resolve(self, client_order_id: str) -> str:
+        """The id under which `orders` holds the order `client_order_id` names."""
+        seen = 0
+        while client_order_id in self.aliases and seen <= len(self.aliases):  # bounded
+            client_order_id = self.aliases[client_order_id]
+            seen += 1
+        return client_order_id
 
     @property
     def audit_lines(self) -> tuple[str, ...]:
@@ -115,7 +125,7 @@ def run_scenario(
             prices=intents,
             memory_sink=capture if in_memory else None,
         )
-        errors, preflight = _play(session, intents, scenario.steps)
+        errors, preflight = _play(session, intents, scenario.steps, broker)
         try:
             session.close()
         except SessionError as exc:  # a seal that failed (also in audit_failures below)
@@ -135,11 +145,15 @@ def run_scenario(
         summary=status.summary,
         head=status.audit_head,
         audit_failures=status.audit_failures,
+        aliases=dict(session.book.aliases),
     )
 
 
 def _play(
-    session: LiveSessionOrchestrator, intents: ScriptedIntents, steps: tuple[StepSpec, ...]
+    session: LiveSessionOrchestrator,
+    intents: ScriptedIntents,
+    steps: tuple[StepSpec, ...],
+    broker: MockBroker,
 ) -> tuple[list[RaisedError], list[CheckResult]]:
     errors: list[RaisedError] = []
 
@@ -162,6 +176,8 @@ def _play(
             intents.add(first_step, *spec.intents)
         if spec.reference_prices:
             intents.add_prices(first_step, spec.reference_prices)
+        if spec.end_of_day:  # the market's clock, not the session's: the broker is told
+            broker.end_trading_day(first_step)
         if spec.run is None:
             attempt(spec.index, session.step)
         else:

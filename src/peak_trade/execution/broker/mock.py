@@ -820,6 +820,9 @@ class MockBroker:
             if replace_pending is not None:
                 ids = _ids(replace_pending, o.order.client_order_id)
                 out.append(self._report(o, _X_REPLACE_REJECTED, too_late, ids=ids))
+        if o.requests:  # still on the wire: answered when they arrive, as for a closed order
+            self._replies.extend((arrival, request, o) for arrival, request in o.requests)
+            o.requests.clear()
         del self._working[o.script_key]
         self._remember_closed(o)
 
@@ -955,7 +958,9 @@ class MockBroker:
             order, cum = o.order, o.cum
             views.append(
                 BrokerOrderView(
-                    client_order_id=order.client_order_id,
+                    # the id it was submitted with, like a FIX OrderID: stable along a chain of
+                    # cancel/replace ids, so reconciliation matches it to the session's order
+                    client_order_id=o.script_key,
                     symbol=order.symbol,
                     side=order.side,
                     order_qty=order.qty,

@@ -21,6 +21,7 @@ from peak_trade.execution.broker.model import (
     OrderStatus,
     ReplaceOrder,
     Side,
+    StatusRequest,
 )
 
 
@@ -80,6 +81,10 @@ class BrokerAdapter(Protocol):
     def replace(self, request: ReplaceOrder, step: int) -> None:
         """Amend a working order; the answer (PENDING_REPLACE, REPLACED or REPLACE_REJECTED)
         arrives from `poll`, like a cancel's."""
+        ...
+
+    def request_status(self, request: StatusRequest, step: int) -> None:
+        """Ask for an order's current state; the ORDER_STATUS answer arrives from `poll`."""
         ...
 
     def poll(self, step: int) -> Sequence[ExecutionReport]: ...

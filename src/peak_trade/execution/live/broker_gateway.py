@@ -16,6 +16,7 @@ from peak_trade.execution.broker.model import (
     ExecutionReport,
     NewOrder,
     ReplaceOrder,
+    StatusRequest,
 )
 from peak_trade.execution.broker.protocol import (
     BrokerAdapter,
@@ -101,6 +102,10 @@ class BrokerGateway:
             self._adapter.replace(request, step)
         finally:
             self._confirm("replace", cid)
+
+    def request_status(self, request: StatusRequest, step: int) -> None:
+        cid = request.client_order_id
+        self._call("status request", cid, lambda: self._adapter.request_status(request, step))
 
     def poll(self, step: int) -> tuple[ExecutionReport, ...]:
         self.admit("poll")

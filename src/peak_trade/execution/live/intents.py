@@ -21,19 +21,41 @@ class SubmitIntent:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CancelIntent:
+    """Cancel a working order. `new_client_order_id`, when set, is the cancel request's own
+    ClOrdID (FIX chaining: the order's current id goes as OrigClOrdID)."""
+
     client_order_id: str
+    new_client_order_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplaceIntent:
-    """Amend a working order (FIX cancel/replace): a new total quantity and/or limit price."""
+    """Amend a working order (FIX cancel/replace): a new total quantity and/or limit price.
+    `new_client_order_id`, when set, is the request's own ClOrdID, which the order takes once
+    the broker accepts the replace."""
 
     client_order_id: str
     new_qty: Decimal | None = None
     new_limit_price: Decimal | None = None
+    new_client_order_id: str | None = None
 
 
-OrderIntent = SubmitIntent | CancelIntent | ReplaceIntent
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusIntent:
+    """Ask the broker for an order's current state (FIX OrderStatusRequest)."""
+
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResendIntent:
+    """Send an order again, marked PossResend (FIX PossResend 97): after a doubt whether the
+    broker received it, e.g. no acknowledgement. A broker that knows it answers ORDER_STATUS."""
+
+    client_order_id: str
+
+
+OrderIntent = SubmitIntent | CancelIntent | ReplaceIntent | StatusIntent | ResendIntent
 
 
 class IntentSource(Protocol):

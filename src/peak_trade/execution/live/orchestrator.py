@@ -26,6 +26,7 @@ from peak_trade.execution.broker.model import (
     NewOrder,
     OrderStatus,
     ReplaceOrder,
+    StatusRequest,
 )
 from peak_trade.execution.broker.order_lifecycle import Refusal
 from peak_trade.execution.broker.protocol import BrokerAdapter, BrokerHealth, BrokerKind
@@ -56,6 +57,8 @@ from peak_trade.execution.live.intents import (
     IntentSource,
     ReferencePriceSource,
     ReplaceIntent,
+    ResendIntent,
+    StatusIntent,
     SubmitIntent,
 )
 from peak_trade.execution.live.pnl import PnlMethod
@@ -141,6 +144,9 @@ class LiveSessionOrchestrator:
         self._drain_started = 0
         self._cancel_sent_steps: dict[str, int] = {}  # open orders with a cancel in flight
         self._replace_sent: set[str] = set()  # open orders with an amend in flight
+        # FIX chaining: the book's id of an order -> the ClOrdID the broker knows it by now (the
+        # id of its last accepted chained replace); only orders replaced with a new id.
+        self._wire_ids: dict[str, str] = {}
         self._summary: dict[str, object] | None = None
         self._audit_open_failures: tuple[tuple[str, str], ...] | None = None
         self._closed = False
@@ -633,9 +639,18 @@ class LiveSessionOrchestrator:
             if isinstance(intent, SubmitIntent):
                 self._submit(intent, step)
             elif isinstance(intent, CancelIntent):
-                self._cancel_order(intent.client_order_id, "strategy cancel", strategy=True)
+                self._cancel_order(
+                    intent.client_order_id,
+                    "strategy cancel",
+                    intent.new_client_order_id,
+                    strategy=True,
+                )
             elif isinstance(intent, ReplaceIntent):
                 self._replace_order(intent, step)
+            elif isinstance(intent, StatusIntent):
+                self._request_status(intent.client_order_id)
+            elif isinstance(intent, ResendIntent):
+                self._resend(intent.client_order_id)
 
     def _ignore_intents(self, step: int) -> None:
         """Outside DRYRUN_ACTIVE no intent is acted on; each one is recorded, never dropped."""
@@ -735,14 +750,35 @@ class LiveSessionOrchestrator:
                 "submit_failed", {"client_order_id": order.client_order_id, "detail": detail}
             )
 
-    def _cancel_order(self, client_order_id: str, reason: str, *, strategy: bool = False) -> None:
+    def _cancel_order(
+        self,
+        client_order_id: str,
+        reason: str,
+        new_id: str | None = None,
+        *,
+        strategy: bool = False,
+    ) -> None:
         """Send a cancel. A strategy's cancel is a message the message rails judge; one the
-        session sends itself (stop, kill switch, breach) is never refused. Every one counts."""
+        session sends itself (stop, kill switch, breach) is never refused. Every one counts.
+        With `new_id` it goes out under its own ClOrdID (FIX chaining)."""
+        named = client_order_id
+        client_order_id = self._book_id(client_order_id)  # along a chain of ids
         order = self._book.open_orders.get(client_order_id)
         if order is None:
             self._record(
                 "cancel_refused",
-                {"client_order_id": client_order_id, "detail": "no open order with this id"},
+                {"client_order_id": named, "detail": "no open order with this id"},
+            )
+            return
+        if new_id is not None and self._id_used(new_id):
+            self._record(
+                "cancel_refused",
+                {
+                    "client_order_id": named,
+                    "new_client_order_id": new_id,
+                    "rule": "duplicate_client_order_id",
+                    "detail": f"the request's own id {new_id!r} is already used in this session",
+                },
             )
             return
         if strategy:
@@ -758,9 +794,17 @@ class LiveSessionOrchestrator:
         self._guard_mock("cancel", client_order_id)
         self._gate.message(self._step)
         self._cancel_sent_steps[client_order_id] = self._step
-        self._record("cancel_requested", {"client_order_id": client_order_id, "reason": reason})
+        payload: dict[str, object] = {"client_order_id": client_order_id, "reason": reason}
+        wire_id = self._wire_ids.get(client_order_id, client_order_id)
+        if new_id is not None:
+            payload["new_client_order_id"] = new_id
+            self._chain(new_id, client_order_id)
+        if wire_id != client_order_id:
+            payload["orig_client_order_id"] = wire_id
+        self._record("cancel_requested", payload)
+        request = CancelOrder(client_order_id=wire_id, new_client_order_id=new_id)
         try:
-            self._gateway.cancel(CancelOrder(client_order_id=client_order_id), self._step)
+            self._gateway.cancel(request, self._step)
         except BrokerSevered as exc:
             if not exc.sent:
                 self._cancel_sent_steps.pop(client_order_id, None)
@@ -770,10 +814,78 @@ class LiveSessionOrchestrator:
                 f"cancel {client_order_id} raised {type(exc).__name__}: {exc}"
             )
 
+    def _book_id(self, client_order_id: str) -> str:
+        """The id the book holds an order by, from any id of its chain."""
+        aliases = self._book.aliases
+        return aliases.get(client_order_id, client_order_id) if aliases else client_order_id
+
+    def _id_used(self, client_order_id: str) -> bool:
+        return client_order_id in self._book or client_order_id in self._book.aliases
+
+    def _chain(self, new_id: str, client_order_id: str) -> None:
+        """A request for the order goes out under its own id: the id is used from now on, and
+        names the order (so a later request may name it before any answer arrives)."""
+        self._book.used_ids.add(new_id)
+        self._book.aliases[new_id] = client_order_id
+
+    def _request_status(self, client_order_id: str) -> None:
+        """An order status request for an order of this session, open or closed; the answer
+        (ORDER_STATUS) arrives from poll and changes nothing that agrees."""
+        order = self._book.known(self._book_id(client_order_id))
+        if order is None:
+            self._record(
+                "status_request_refused",
+                {"client_order_id": client_order_id, "detail": "no order with this id"},
+            )
+            return
+        cid = self._wire_ids.get(order.client_order_id, order.client_order_id)
+        self._guard_mock("status request", cid)
+        self._record("status_requested", {"client_order_id": cid})
+        try:
+            self._gateway.request_status(StatusRequest(client_order_id=cid), self._step)
+        except BrokerSevered as exc:
+            self._severed(exc)
+        except Exception as exc:
+            self._call_failures.append(f"status request {cid} raised {type(exc).__name__}: {exc}")
+
+    def _resend(self, client_order_id: str) -> None:
+        """Send an open order again marked PossResend: the same order, not a new one, so the
+        rails that count orders do not see it twice."""
+        order = self._book.open_orders.get(self._book_id(client_order_id))
+        if order is None:
+            self._record(
+                "resend_refused",
+                {"client_order_id": client_order_id, "detail": "no open order with this id"},
+            )
+            return
+        resend = NewOrder(
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            qty=order.order_qty,
+            order_type=order.order_type,
+            limit_price=order.limit_price,
+            time_in_force=order.time_in_force,
+            poss_resend=True,
+        )
+        self._guard_mock("resend", order.client_order_id)
+        self._record("order_resent", resend.to_payload())
+        try:
+            self._gateway.submit(resend, self._step)
+        except BrokerSevered as exc:
+            self._severed(exc)
+        except Exception as exc:
+            detail = f"resend {order.client_order_id} raised {type(exc).__name__}: {exc}"
+            self._call_failures.append(detail)
+
     def _replace_order(self, intent: ReplaceIntent, step: int) -> None:
-        cid = intent.client_order_id
+        cid = self._book_id(intent.client_order_id)  # along a chain of ids
+        new_id = intent.new_client_order_id
         request = ReplaceOrder(
-            client_order_id=cid, new_qty=intent.new_qty, new_limit_price=intent.new_limit_price
+            client_order_id=self._wire_ids.get(cid, cid),
+            new_qty=intent.new_qty,
+            new_limit_price=intent.new_limit_price,
+            new_client_order_id=new_id,
         )
         payload = request.to_payload()
         order = self._book.open_orders.get(cid)
@@ -781,6 +893,11 @@ class LiveSessionOrchestrator:
         if order is None or busy:
             detail = "a cancel or amend of this order is in flight" if busy else "no open order"
             self._record("replace_refused", {**payload, "rule": "order_state", "detail": detail})
+            return
+        if new_id is not None and self._id_used(new_id):
+            detail = f"the request's own id {new_id!r} is already used in this session"
+            refusal = {**payload, "rule": "duplicate_client_order_id", "detail": detail}
+            self._record("replace_refused", refusal)
             return
         amended = NewOrder(
             client_order_id=cid,
@@ -803,6 +920,8 @@ class LiveSessionOrchestrator:
             return
         self._guard_mock("replace", cid)
         self._replace_sent.add(cid)
+        if new_id is not None:
+            self._chain(new_id, cid)
         self._gate.accepted(step)  # an amend is a message: it counts towards the rate rails
         self._record("replace_requested", payload)
         try:
@@ -860,6 +979,15 @@ class LiveSessionOrchestrator:
                 self._replace_sent.discard(cid)
             if closed:
                 self._gate.tags.pop(cid, None)
+            if (
+                exec_type is _REPLACED
+                and report.orig_client_order_id is not None
+                and result.outcome is _APPLIED
+                and order is not None
+            ):  # a chained replace took: the broker knows the order by the request's id now
+                self._wire_ids[cid] = report.client_order_id
+            if closed and self._wire_ids:
+                self._wire_ids.pop(cid, None)
 
     def _book_fill(self, report: ExecutionReport, cid: str) -> None:
         """Book an applied trade in the session's account (the book's position moved with it);
