@@ -42,13 +42,22 @@ default price), `duplicate`, `expire`, `silent_fill`. Otherwise a one-key mappin
 - `{wait: 2}` or `{wait: {steps: 2}}`: nothing for 2 steps
 - `{reject: "reason"}` or `{reject: {reason: ...}}`: reject the order
 - `{cancel_unsolicited: "reason"}`: the broker cancels the order on its own
+- FIX Appendix D: `{fill: {qty, price, label: C}}` names an execution; `{bust: C}` (Trade
+  Cancel) and `{correct: {ref: C, qty, price, label}}` (Trade Correct) refer to one by its label
+  and also play after the order closed (a busted FILLED order works again); `{late_fill: {qty,
+  price}}` is an execution after the order closed (status stays closed); `{restate: {qty,
+  limit_price, reason}}` is an unsolicited change by the sell side (Restated); `{guarantee:
+  {qty, price}}` a guarantee of execution (Stopped: last qty / px set, cum unchanged)
 
 A script is a list of actions, or a mapping with the keys `actions` (default: the default
 script's actions), `on_cancel`, `cancel_delay` (steps between PENDING_CANCEL and CANCELED; only
 with `on_cancel: accept`), `on_replace` (accept, the default | reject | ignore: how the broker
 answers an amend), `replace_delay` (steps between PENDING_REPLACE and REPLACED; 0, the default,
 is REPLACED in the step the request is answered; only with `on_replace: accept`) and
-`fail_submit`.
+`fail_submit`. `on_cancel` / `on_replace` may also be `reject_after_pending` (pending at once,
+rejected after the delay) or a list, one answer per request in the order received (the last
+repeats). `latency: {to_broker: k, from_broker: k}` puts the order's messages in flight for k
+steps each way (at the top level: the default for every order).
 
 Faults that are not about one order sit at the top level:
 - `unsolicited_reports`: at the poll of `step` (or the first poll after it) the broker also sends
@@ -60,6 +69,8 @@ Faults that are not about one order sit at the top level:
   with that id is refused as a duplicate.
 - `position_drift`: from `from_step` on, `snapshot()` positions of `symbol` are offset by `qty`
   (signed; several entries add up). Reports and open-order views are unaffected.
+- `used_client_order_ids`: ids the broker saw before this session; a new order with one is
+  rejected as a duplicate ClOrdID unless it is marked PossResend.
 - `restarts`: at the poll of `at_step` (or the first poll after it) the broker's gateway restarts:
   orders, positions and exec-id counters stay, and before anything else in that poll the broker
   re-sends its last `replay_last` reports (1..1000, across all orders, oldest first), each with its

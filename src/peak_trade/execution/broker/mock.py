@@ -57,6 +57,21 @@ same reports, exec ids included. Time is the caller's logical step.
   already filled"); older ones are "unknown order". For restart replays only the last
   max(replay_last) reports are kept. Positions (per symbol ever traded, flat included) and, unless
   `record_commands=False`, the command log are kept.
+- FIX Appendix D (docs/fix-matrices.md). Chaining: a cancel or replace with a
+  `new_client_order_id` Y for order X is answered (Y, X) (client_order_id Y,
+  orig_client_order_id X); an accepted chained replace renames the order Y (its reports are then
+  Exec(Y), requests may name Y), while fills racing it stay Exec(X). Latency: a command reaches
+  the broker `to_broker` steps after it is sent (an order's first action, a request's answer), a
+  report reaches the session `from_broker` steps after it is sent; a request that arrives after
+  its order closed is answered as for a closed order. Per-request answers and
+  `reject_after_pending` (PENDING_CANCEL / PENDING_REPLACE, then the reject). Busts and
+  corrections recompute cum, notional, avg px and the position from the labelled executions;
+  they, late fills and waits still play after the order closed. Time in force: an IOC or FOK
+  order plays its leading ack and fills at once - IOC cancels the rest, FOK takes them only if
+  they fill it whole, else cancels without a fill; `end_trading_day(step)`: DAY orders with
+  leaves are DONE_FOR_DAY (leaves 0, closed), GTC ones DONE_FOR_DAY with their leaves and
+  RESTATED at the next poll (day_order_qty = leaves). `request_status` and a PossResend of a
+  known order are answered ORDER_STATUS; of an unknown order, REJECTED with "unknown order".
 - An account (`spec.account`, broker/account.py): every fill the broker executes moves its cash
   and charges its fee (silent fills and unsolicited trades too); `snapshot()` carries the
   statement (cash, buying power at the last fill price or the reference, fees paid).
@@ -488,6 +503,17 @@ class MockBroker:
         self._replies = waiting
 
     def _play(self, o: _Order, step: int, out: list[ExecutionReport]) -> None:
+        self._play_turn(o, step, out)
+        if o.closed is not None and o.requests:
+            self._flush_requests(o)
+
+    def _flush_requests(self, o: _Order) -> None:
+        """Requests still on the wire to an order that closed: answered when they arrive, as
+        for any closed order."""
+        self._replies.extend((arrival, request, o) for arrival, request in o.requests)
+        o.requests.clear()
+
+    def _play_turn(self, o: _Order, step: int, out: list[ExecutionReport]) -> None:
         if o.restate_due is not None and step >= o.restate_due:
             self._restate_next_day(o, out)
         requests = o.requests
@@ -765,6 +791,8 @@ class MockBroker:
             start = len(out)
             if o.order.effective_time_in_force is _DAY:
                 self._close(o, _DONE_FOR_DAY, out, ExecType.DONE_FOR_DAY)
+                if o.requests:
+                    self._flush_requests(o)
             else:
                 o.day_done = True
                 o.restate_due = step + 1
@@ -820,9 +848,6 @@ class MockBroker:
             if replace_pending is not None:
                 ids = _ids(replace_pending, o.order.client_order_id)
                 out.append(self._report(o, _X_REPLACE_REJECTED, too_late, ids=ids))
-        if o.requests:  # still on the wire: answered when they arrive, as for a closed order
-            self._replies.extend((arrival, request, o) for arrival, request in o.requests)
-            o.requests.clear()
         del self._working[o.script_key]
         self._remember_closed(o)
 
