@@ -105,7 +105,11 @@ class BrokerGateway:
 
     def request_status(self, request: StatusRequest, step: int) -> None:
         cid = request.client_order_id
-        self._call("status request", cid, lambda: self._adapter.request_status(request, step))
+        self.admit("status request", cid)
+        try:
+            self._adapter.request_status(request, step)
+        finally:
+            self._confirm("status request", cid)
 
     def poll(self, step: int) -> tuple[ExecutionReport, ...]:
         self.admit("poll")
