@@ -64,7 +64,9 @@ class Order:
             executions = tuple(e for e in executions if e[0] != report.exec_ref_id)
         elif x is X.TRADE_CORRECT:
             executions = tuple(
-                (e[0], report.last_qty, report.last_px or PX) if e[0] == report.exec_ref_id else e
+                (report.exec_id, report.last_qty, report.last_px or PX)
+                if e[0] == report.exec_ref_id
+                else e
                 for e in executions
             )
         if x in (X.CANCEL_REJECTED, X.REPLACE_REJECTED):
@@ -582,7 +584,7 @@ APPENDIX_D = {
                 exec_ref_id="o-1:4",
             ),
             fix(X.TRADE, S.FILLED, 10000, 10000, 0, 1000, D(120), n=7),
-            fix(X.TRADE_CORRECT, S.FILLED, 10000, 10000, 0, 9000, D(120), n=8, exec_ref_id="o-1:4"),
+            fix(X.TRADE_CORRECT, S.FILLED, 10000, 10000, 0, 9000, D(120), n=8, exec_ref_id="o-1:6"),
         ],
     ),
     # J.1.b canceled, then a bust (the late fill after it is refused: see below)
@@ -614,7 +616,7 @@ APPENDIX_D = {
                 n=4,
                 exec_ref_id="o-1:2",
             ),
-            fix(X.TRADE_CANCEL, S.DONE_FOR_DAY, 10000, 0, 0, n=5, exec_ref_id="o-1:2"),
+            fix(X.TRADE_CANCEL, S.DONE_FOR_DAY, 10000, 0, 0, n=5, exec_ref_id="o-1:4"),
         ],
     ),
     # L.1.a guaranteed execution (Stopped), then fills

@@ -256,7 +256,8 @@ def apply_report(order: OrderState | None, report: ExecutionReport) -> ReportRes
             traded -= old_qty
             if exec_type is _TRADE_CORRECT:
                 new_px = report.last_px or ZERO
-                kept.append((execution[0], report.last_qty, new_px))
+                # FIX J.1.a H(F), J.1.d E(D): the execution now goes by the correction's id
+                kept.append((report.exec_id, report.last_qty, new_px))
                 notional += report.last_qty * new_px
                 traded += report.last_qty
             else:
