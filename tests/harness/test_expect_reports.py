@@ -31,7 +31,7 @@ id: fix_like
 title: chained cancel
 description: a chained cancel, a status request and a resend
 tags: [fix]
-config: {allowlist: [XYZ], max_steps: 10}
+config: {allowlist: [XYZ], max_steps: 10, rails: {unbounded: true}}
 broker:
   reference_prices: {XYZ: "100"}
   by_order:
