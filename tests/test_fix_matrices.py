@@ -22,7 +22,7 @@ from peak_trade.harness.verdict import evaluate
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "fix-matrices.md"
 FIX_DIR = ROOT / "scenarios" / "fix"
-SNAPSHOT_DIR = ROOT / "tests" / "__snapshots__" / "test_scenarios"
+SNAPSHOT_DIR = ROOT / "snapshots"
 LINK = re.compile(r"^\[`(?P<id>fix_[a-z0-9_]+)`\]\((?P<target>[^)\s]+)\)$")
 MATRIX = re.compile(r"^(?P<group>[A-L])\.(?P<n>[0-9]+|x)\.?(?P<letter>[a-z]?)$")
 COUNTS = re.compile(
