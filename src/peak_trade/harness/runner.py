@@ -97,7 +97,9 @@ def run_scenario(
     """Run `scenario` once. `audit_file`, when given, receives the trail as JSON Lines (+ seal).
     `broker` stands in for the scenario's mock broker (tests of what the session does with an
     adapter that misbehaves)."""
-    capture = TrailCapture()
+    # expect.reports needs the execution reports themselves; only then are they parsed
+    wanted = frozenset({"execution_report"}) if scenario.expect.reports else frozenset()
+    capture = TrailCapture(parse_types=wanted)
     # The capture is the configured memory sink itself when there is one: one copy of the trail.
     in_memory = scenario.config.audit.sink == "memory"
     extra: list[AuditSink] = [] if in_memory else [capture]
