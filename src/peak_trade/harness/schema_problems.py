@@ -79,6 +79,13 @@ class _Explainer:
         pointer = json_pointer(path)
         return Problem(file=self.doc.path, line=line, col=col, message=message, json_path=pointer)
 
+    def hidden_key_problem(self, path: JsonPath, name: str, message: str) -> Problem:
+        """A problem located at key `name` whose pointer stops at its parent: the name may hold a
+        secret, and the pointer is printed."""
+        line, col = self.doc.locate((*path, name), key=True)
+        pointer = json_pointer(path)
+        return Problem(file=self.doc.path, line=line, col=col, message=message, json_path=pointer)
+
     def explain(self, error: ValidationError) -> Iterator[Problem]:
         keyword = error.validator
         path: JsonPath = tuple(error.absolute_path)
@@ -101,16 +108,9 @@ class _Explainer:
             expected = self.noun(error) or "a valid key"
             if is_secret_path(path) or self.screen.hides(instance):
                 # A name that is no name may be the secret itself, pasted one line too high.
-                line, col = self.doc.locate((*path, instance), key=True)
                 why = HIDDEN if is_secret_path(path) else HOLDS_SECRET
                 message = f"a key here must be {expected} (the key is {why})"
-                yield Problem(
-                    file=self.doc.path,
-                    line=line,
-                    col=col,
-                    message=message,
-                    json_path=json_pointer(path),
-                )
+                yield self.hidden_key_problem(path, instance, message)
                 return
             message = f"key '{instance}' must be {expected}"
             yield self.problem((*path, instance), message, key=True)
@@ -160,15 +160,7 @@ class _Explainer:
             extra = _unexpected_names(error.message) or [n for n in instance if n not in allowed]
         for name in extra:
             if self.screen.hides(name):
-                line, col = self.doc.locate((*path, name), key=True)
-                message = f"unknown key ({HOLDS_SECRET})"
-                yield Problem(
-                    file=self.doc.path,
-                    line=line,
-                    col=col,
-                    message=message,
-                    json_path=json_pointer(path),
-                )
+                yield self.hidden_key_problem(path, name, f"unknown key ({HOLDS_SECRET})")
                 continue
             yield self.problem((*path, name), _unknown_key(name, allowed), key=True)
 
