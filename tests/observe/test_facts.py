@@ -294,3 +294,44 @@ def test_bounded_protocol() -> None:
     assert some
     assert list(some) == [1, 2]
     assert some.omitted == 3
+
+
+LIBRARY = sorted(SCENARIOS.rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(SCENARIOS)))
+def test_facts_agree_with_the_run(path: Path) -> None:
+    """Every scenario of the library: the facts say what the session itself says."""
+    result = run_scenario(load_scenario(path))
+    facts = run_facts(result)
+    records = result.records
+    types = [r["type"] for r in records]
+    assert facts.chain.verified
+    assert facts.problems == ()
+    assert facts.final_state == result.final_state
+    assert facts.final_step == result.steps_run
+    assert facts.counts.records == result.count
+    assert facts.closed
+    assert facts.transitions.total == types.count("transition")
+    assert facts.breaches.total == types.count("invariant_breach")
+    assert facts.counts.orders_place == types.count("order_submitted")
+    assert facts.counts.execution_reports == types.count("execution_report")
+    assert facts.scenario_id == result.scenario.config.session_id
+    summary = result.summary
+    if summary is not None:
+        assert summary["orders_submitted"] == facts.counts.orders_place
+        assert list(facts.open_orders) == summary["open_orders"]
+        assert facts.kill_switch_engaged == summary["kill_switch_engaged"]
+    held = {s: q for s, q in result.positions.items() if q}
+    assert {s: q for s, q in facts.positions or () if q} == held
+    if facts.final_state in ("STOPPED", "ERROR_REQUIRES_OPERATOR", "STOPPING") and (
+        facts.reconciler_last_ok_step is not None
+    ):
+        assert 1 <= facts.reconciler_last_ok_step <= facts.final_step
+    # without its summary (a cut trail), the book derived from the reports is the same
+    cut = fold_records(r for r in records if r["type"] != "session_summary")
+    assert cut.positions_source == "reports"
+    if summary is not None:
+        assert list(cut.open_orders) == summary["open_orders"]
+    if cut.positions is not None:
+        assert {s: q for s, q in cut.positions if q} == held

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
@@ -94,6 +95,9 @@ __all__ = [
 
 DEFAULT_LIMIT = 200  # items kept per list; the rest are counted (Bounded.omitted)
 MAX_COUNTER_KEYS = 256  # distinct keys per counter; a forged trail cannot grow one without bound
+# Closed orders whose last status is kept (a late fill or a bust may still name one), as the
+# session's own closed_order_retention default; older ones are forgotten, oldest first.
+CLOSED_ORDERS_KEPT = 10_000
 OTHER = "other"  # the key that counts everything past MAX_COUNTER_KEYS
 
 # Retry attempts the session audits; none yet (the retry records arrive with config.retry).
@@ -116,9 +120,10 @@ _REFUSALS = frozenset(
     }
 )
 _REFUSED_OPERATIONS = frozenset({"illegal_operation", "illegal_transition", "step_bound_refused"})
-# Order statuses after which an order takes no more executions (done_for_day only for a DAY
-# order: the session summary says which orders are still open when there is one).
+# Order statuses after which an order is closed (order_lifecycle.is_closed): these, or done for
+# the day with nothing left.
 _CLOSED_STATUSES = frozenset({"filled", "canceled", "rejected", "expired"})
+_LOCAL_CLOSES = {"mark_rejected": "rejected", "mark_canceled": "canceled"}  # in_flight.Resolution
 _RECONCILING_STATES = frozenset({"DRYRUN_ACTIVE", "STOPPING"})
 # The session's own stop at its step bound (orchestrator: f"step bound {n} reached"): not an
 # operator's action.
@@ -285,7 +290,8 @@ class Counts:
     retry_attempts: int = 0
     kill_switch_engagements: int = 0  # not counting an engage while already engaged
     kill_switch_rearms: int = 0
-    transitions: tuple[tuple[tuple[str, str], int], ...] = ()  # ((from, to), count)
+    transitions: tuple[tuple[tuple[str, str], int], ...] = ()  # session states ((from, to), n)
+    order_transitions: tuple[tuple[tuple[str, str], int], ...] = ()  # order statuses
     reconcile_mismatches: tuple[tuple[str, int], ...] = ()  # (difference kind, count)
     rail_trips: tuple[tuple[str, int], ...] = ()  # (rail or rule, count)
     invariant_breaches: tuple[tuple[str, int], ...] = ()
@@ -357,9 +363,10 @@ def _plain(value: object) -> Any:
             out["chain"]["summary"] = value.chain.summary
             out["positions"] = None if value.positions is None else dict(out["positions"])
             counts = out["counts"]
-            counts["transitions"] = [
-                {"from": a, "to": b, "count": n} for (a, b), n in value.counts.transitions
-            ]
+            for name in ("transitions", "order_transitions"):
+                counts[name] = [
+                    {"from": a, "to": b, "count": n} for (a, b), n in getattr(value.counts, name)
+                ]
             for name in ("reconcile_mismatches", "rail_trips", "invariant_breaches"):
                 counts[name] = dict(getattr(value.counts, name))
             counts["record_types"] = dict(value.counts.record_types)
@@ -446,8 +453,9 @@ class _Fold:
         self.summary: Mapping[str, Any] | None = None
         self.account_currency: str | None = None
         self.cash: Decimal | None = None
-        # open orders (derived from the reports: bounded by the orders open at once)
-        self.open: set[str] = set()
+        # order id -> last status: open orders, and the most recent closed ones (bounded)
+        self.open: dict[str, str] = {}
+        self.closed_orders: OrderedDict[str, str] = OrderedDict()
         self.positions: dict[str, Decimal] = {}
         self.positions_derivable = True
         self.problems: list[str] = []
@@ -466,6 +474,7 @@ class _Fold:
             "kill_switch_rearms": 0,
         }
         self.c_transitions = _Counter()
+        self.c_order_transitions = _Counter()
         self.c_mismatches = _Counter()
         self.c_rails = _Counter()
         self.c_breaches = _Counter()
@@ -548,6 +557,7 @@ class _Fold:
             kill_switch_engagements=n["kill_switch_engagements"],
             kill_switch_rearms=n["kill_switch_rearms"],
             transitions=self.c_transitions.frozen(),
+            order_transitions=self.c_order_transitions.frozen(),
             reconcile_mismatches=self.c_mismatches.frozen(),
             rail_trips=self.c_rails.frozen(),
             invariant_breaches=self.c_breaches.frozen(),
@@ -597,6 +607,26 @@ class _Fold:
         if self.positions_derivable:
             positions = tuple(sorted((s, q) for s, q in self.positions.items() if q))
         return tuple(sorted(self.open)), positions, "reports"
+
+    def order_status(self, order_id: str, status: str, *, closed: bool) -> None:
+        """The order's status moves to `status`: counted as an order state transition."""
+        before = self.open.get(order_id) or self.closed_orders.get(order_id)
+        if before is not None and before != status:
+            self.c_order_transitions.add((before, status))
+        if closed:
+            self.open.pop(order_id, None)
+            self.closed_orders[order_id] = status
+            self.closed_orders.move_to_end(order_id)
+            if len(self.closed_orders) > CLOSED_ORDERS_KEPT:
+                self.closed_orders.popitem(last=False)
+        else:  # open, or open again (a bust of a filled order)
+            self.closed_orders.pop(order_id, None)
+            self.open[order_id] = status
+
+    def known_order(self, *ids: str | None) -> str | None:
+        return next(
+            (i for i in ids if i is not None and (i in self.open or i in self.closed_orders)), None
+        )
 
     def _cash(self) -> Cash | None:
         summary = self.summary
@@ -684,7 +714,7 @@ def _on_outbound(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, A
     }[kind]
     fold.n[counter] += 1
     if kind == "submit" and cid is not None:
-        fold.open.add(cid)
+        fold.order_status(cid, "pending_new", closed=False)
 
 
 def _on_report(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, Any]) -> None:
@@ -707,13 +737,17 @@ def _on_report(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, Any
     if outcome != "applied":
         return
     orig = _text(p.get("orig_client_order_id"))
-    if exec_type == "replaced" and orig is not None and orig in fold.open and cid is not None:
-        fold.open.discard(orig)  # a chained replace: the order goes by its new id now
-        fold.open.add(cid)
-    if status in _CLOSED_STATUSES and cid is not None:
-        fold.open.discard(cid)
-        if orig is not None:
-            fold.open.discard(orig)
+    order_id = fold.known_order(cid, orig)
+    if order_id is not None and status is not None:
+        if exec_type == "replaced" and cid is not None and order_id != cid:
+            # a chained replace: the order goes by the request's id from now on
+            before = fold.open.pop(order_id, None) or fold.closed_orders.pop(order_id, status)
+            fold.open[cid] = before
+            order_id = cid
+        done = status in _CLOSED_STATUSES or (
+            status == "done_for_day" and _decimal(p.get("leaves_qty")) == 0
+        )
+        fold.order_status(order_id, status, closed=done)
     if exec_type in ("trade_cancel", "trade_correct"):
         fold.positions_derivable = False  # the book recomputes from the executions that stand
     elif exec_type == "trade":
@@ -792,6 +826,10 @@ def _on_cleared(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, An
 
 
 def _on_resolved(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, Any]) -> None:
+    status = _LOCAL_CLOSES.get(p.get("resolution"))  # type: ignore[arg-type]
+    order_id = fold.known_order(_text(p.get("client_order_id")))
+    if status is not None and order_id is not None:
+        fold.order_status(order_id, status, closed=True)  # closed by the timeout table
     fold.reconciliation.add(
         ReconcileFinding(
             step=step,
@@ -901,6 +939,12 @@ def _on_summary(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, An
         fold.kill_engaged = p["kill_switch_engaged"]
 
 
+def _on_submit_failed(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, Any]) -> None:
+    order_id = fold.known_order(_text(p.get("client_order_id")))
+    if order_id is not None:
+        fold.order_status(order_id, "rejected", closed=True)  # it never reached the broker
+
+
 def _on_closed(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, Any]) -> None:
     fold.closed = True
 
@@ -928,6 +972,7 @@ _HANDLERS = {
     "fill_booked": _on_fill_booked,
     "session_summary": _on_summary,
     "session_closed": _on_closed,
+    "submit_failed": _on_submit_failed,
 }
 
 
