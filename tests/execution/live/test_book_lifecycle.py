@@ -181,3 +181,158 @@ def test_the_book_follows_cancel_replace_id_chaining():
     # an id the session never chained is still unknown
     stray = on("W", "V", fix(X.NEW, S.NEW, 10000, 0, 10000, n=10))
     assert book.apply(stray).outcome is Outcome.UNKNOWN_ORDER
+
+
+# --- the book's counts and windows when an order reopens or leaves the day (found by
+# `make mutate` on the order lifecycle's book)
+
+
+def filled_books(*cids: str) -> SessionBook:
+    book = SessionBook()
+    for cid in cids:
+        book.add(NewOrder(client_order_id=cid, symbol="AAPL", side=Side.BUY, qty=D(100)), step=1)
+        for report in [
+            fix(X.NEW, S.NEW, 100, 0, 100, n=1),
+            fix(X.TRADE, S.PARTIALLY_FILLED, 100, 40, 60, 40, n=2),
+            fix(X.TRADE, S.FILLED, 100, 100, 0, 60, n=3),
+        ]:
+            report = replace(report, client_order_id=cid, exec_id=f"{cid}:{report.exec_id}")
+            assert book.apply(report).outcome is Outcome.APPLIED
+    return book
+
+
+def bust(cid: str, ref: int, cum: int, status: OrderStatus = S.PARTIALLY_FILLED):
+    report = fix(X.TRADE_CANCEL, status, 100, cum, 100 - cum, n=9, exec_ref_id=f"{cid}:o-1:{ref}")
+    return replace(report, client_order_id=cid, exec_id=f"{cid}:bust{ref}")
+
+
+def test_a_reopened_order_leaves_the_closed_window_and_its_count():
+    book = filled_books("o-1")
+    assert book.status_counts == {"filled": 1}
+    result = book.apply(bust("o-1", 3, 40))
+    assert (result.outcome, result.violations) == (Outcome.APPLIED, ())
+    assert result.traded == D(-60)
+    assert book.status_counts == {}  # no order is closed any more
+    assert list(book.open_orders) == ["o-1"]
+    assert "o-1" not in book.closed_orders  # held once, as open
+    assert list(book.orders()) == ["o-1"]
+    assert book.positions == book.signed_cum == {"AAPL": D(40)}
+
+
+def test_a_reopened_order_takes_only_its_own_count_away():
+    book = filled_books("o-1", "o-2", "o-3")
+    assert book.status_counts == {"filled": 3}
+    book.apply(bust("o-2", 3, 40))
+    assert book.status_counts == {"filled": 2}
+    book.apply(bust("o-3", 2, 60))
+    assert book.status_counts == {"filled": 1}
+    assert sorted(book.open_orders) == ["o-2", "o-3"]
+    assert list(book.closed_orders) == ["o-1"]
+    # filled again: counted again, once
+    again = fix(X.TRADE, S.FILLED, 100, 100, 0, 60, n=10)
+    book.apply(replace(again, client_order_id="o-2", exec_id="o-2:again"))
+    assert book.status_counts == {"filled": 2}
+    assert list(book.closed_orders) == ["o-1", "o-2"]
+
+
+def test_an_accepted_bust_correction_or_stop_carries_no_violation():
+    # report_violations alone would call these a cum decrease or a non-trade last qty: the book
+    # flags an accepted report only when it is an honest overfill.
+    book = filled_books("o-1")
+    assert book.apply(bust("o-1", 2, 60)).violations == ()
+    correct = fix(
+        X.TRADE_CORRECT, S.PARTIALLY_FILLED, 100, 30, 70, 30, n=11, exec_ref_id="o-1:o-1:3"
+    )
+    result = book.apply(replace(correct, exec_id="o-1:correct"))
+    assert (result.outcome, result.violations, result.traded) == (Outcome.APPLIED, (), D(-30))
+    stopped = book_with(qty=10000)
+    for report in APPENDIX_D["L.1.a"][1]:  # STOPPED carries its guaranteed qty in last qty
+        result = stopped.apply(report)
+        assert (result.outcome, result.violations) == (Outcome.APPLIED, ()), report
+    assert stopped.positions == {"AAPL": D(1000)}  # the guarantee itself moves nothing
+
+
+def test_an_honest_overfill_is_flagged_against_the_books_cum():
+    book = book_with()
+    book.apply(fix(X.NEW, S.NEW, 100, 0, 100, n=1))
+    book.apply(fix(X.TRADE, S.PARTIALLY_FILLED, 100, 40, 60, 40, n=2))
+    result = book.apply(fix(X.TRADE, S.FILLED, 100, 120, -20, 80, n=3))
+    assert result.outcome is Outcome.APPLIED
+    assert result.violations == (
+        "overfill: cum_qty 120 exceeds order_qty 100",
+        "leaves_qty is -20 in closed status filled",
+    )  # the trade itself moved cum by its last qty: nothing else is flagged
+    assert book.positions == {"AAPL": D(120)}
+
+
+def test_a_cancel_reject_returns_a_pending_cancel_to_the_status_it_reports():
+    book = book_with()
+    for report in [
+        fix(X.NEW, S.NEW, 100, 0, 100, n=1),
+        fix(X.TRADE, S.PARTIALLY_FILLED, 100, 40, 60, 40, n=2),
+        fix(X.PENDING_CANCEL, S.PENDING_CANCEL, 100, 40, 60, n=3),
+    ]:
+        book.apply(report)
+    assert book.open_orders["o-1"].status is S.PENDING_CANCEL
+    result = book.apply(fix(X.CANCEL_REJECTED, S.PARTIALLY_FILLED, 100, 40, 60, n=4))
+    assert result.outcome is Outcome.APPLIED
+    order = book.open_orders["o-1"]
+    assert (order.status, order.cum_qty, order.leaves_qty) == (S.PARTIALLY_FILLED, D(40), D(60))
+    assert "o-1:4" in order.exec_ids
+
+
+def test_a_gtc_order_done_for_the_day_is_counted_when_it_closes_later():
+    gtc = book_with(qty=10000, tif=TimeInForce.GTC)
+    for report in APPENDIX_D["H.1.c"][1]:
+        assert gtc.apply(report).outcome is Outcome.APPLIED
+    assert gtc.closed_orders["o-1"].status is S.CANCELED
+    assert gtc.status_counts == {"canceled": 1}  # done for the day did not close it
+    dormant = book_with(qty=10000, tif=TimeInForce.GTC)
+    for report in APPENDIX_D["H.1.c"][1][:3]:
+        dormant.apply(report)
+    dormant.apply(fix(X.CANCELED, S.CANCELED, 10000, 2000, 0, n=7))  # canceled while dormant
+    assert dormant.status_counts == {"canceled": 1}
+    assert dormant.open_orders == {}
+
+
+def test_a_bust_in_the_middle_keeps_the_executions_around_it():
+    book = book_with()
+    for report in [
+        fix(X.NEW, S.NEW, 100, 0, 100, n=1),
+        fix(X.TRADE, S.PARTIALLY_FILLED, 100, 10, 90, 10, D(10), n=2),
+        fix(X.TRADE, S.PARTIALLY_FILLED, 100, 30, 70, 20, D(11), n=3),
+        fix(X.TRADE, S.PARTIALLY_FILLED, 100, 60, 40, 30, D(12), n=4),
+    ]:
+        assert book.apply(report).outcome is Outcome.APPLIED
+    result = book.apply(
+        fix(X.TRADE_CANCEL, S.PARTIALLY_FILLED, 100, 40, 60, n=5, exec_ref_id="o-1:3")
+    )
+    assert (result.outcome, result.traded) == (Outcome.APPLIED, D(-20))
+    order = book.open_orders["o-1"]
+    assert order.executions == (("o-1:2", D(10), D(10)), ("o-1:4", D(30), D(12)))
+    assert (order.fills, order.cum_qty, order.notional) == (2, D(40), D(460))
+    assert order.avg_px == D("11.5")
+    assert book.positions == book.signed_cum == {"AAPL": D(40)}
+    # the first one, then the last: each bust takes one fill away
+    book.apply(fix(X.TRADE_CANCEL, S.PARTIALLY_FILLED, 100, 30, 70, n=6, exec_ref_id="o-1:2"))
+    book.apply(fix(X.TRADE_CANCEL, S.NEW, 100, 0, 100, n=7, exec_ref_id="o-1:4"))
+    order = book.open_orders["o-1"]
+    assert (order.fills, order.executions, order.notional, order.avg_px) == (0, (), D(0), None)
+    assert book.positions == book.signed_cum == {"AAPL": D(0)}
+    assert book.position_breaks() == []
+
+
+def test_a_reports_own_client_order_id_comes_before_its_orig_id():
+    book = SessionBook()
+    for cid in ("o-1", "o-2"):
+        book.add(NewOrder(client_order_id=cid, symbol="AAPL", side=Side.BUY, qty=D(100)), step=1)
+    # known ClOrdID, OrigClOrdID of another order or of none the session sent: the ClOrdID wins
+    for n, orig in enumerate(("o-2", "never-sent"), start=1):
+        ack = replace(fix(X.NEW, S.NEW, 100, 0, 100, n=n), orig_client_order_id=orig)
+        result = book.apply(ack)
+        assert result.outcome is Outcome.APPLIED
+        assert result.order is not None
+        assert result.order.client_order_id == "o-1"
+    assert book.open_orders["o-1"].status is S.NEW
+    assert book.open_orders["o-2"].status is S.PENDING_NEW
+    assert book.aliases == {}
