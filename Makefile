@@ -12,13 +12,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# A fresh run (no audit trail of an earlier run is left to be reported), then its HTML report,
+# also when a scenario failed (that is when it is read); bad input (exit 2) stops before it.
 run: $(STAMP)
-	$(BIN)/peak-trade scenario run scenarios --audit-dir build/audit --evidence-dir evidence
+	@rm -rf build/audit
+	@status=0; \
+	$(BIN)/peak-trade scenario run scenarios --audit-dir build/audit --evidence-dir evidence \
+		|| status=$$?; \
+	test $$status -le 1 || exit $$status; \
+	echo; \
+	$(BIN)/peak-trade report scenarios --audit-dir build/audit --evidence-dir evidence \
+		--output build/report/index.html || { code=$$?; test $$status -ne 0 || status=$$code; }; \
+	exit $$status
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/peak-trade scenario validate --strict
+	@$(BIN)/python -m tests.report.chromium
 	$(BIN)/pytest -q
 
 clean:

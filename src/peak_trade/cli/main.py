@@ -169,6 +169,13 @@ def _schema(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=_lazy("project_cmds", "cmd_schema"))
 
 
+def _report(parser: argparse.ArgumentParser) -> None:
+    from peak_trade.cli.report_cmds import configure
+
+    configure(parser)
+    parser.set_defaults(handler=_lazy("report_cmds", "cmd_report"))
+
+
 _Configure = Callable[[argparse.ArgumentParser], None]
 # group -> (help, command -> (help, how to configure its parser)), in the order help lists them;
 # a group that is a command of its own has its configure function instead of a command table.
@@ -200,6 +207,7 @@ _COMMANDS: dict[str, tuple[str, dict[str, tuple[str, _Configure]] | _Configure]]
     ),
     "config": ("print the resolved [tool.peak_trade] settings and where each came from", _config),
     "schema": ("print or write the scenario JSON Schema (for editors)", _schema),
+    "report": ("write the static HTML report of a run (audit, evidence, diagrams)", _report),
 }
 
 
