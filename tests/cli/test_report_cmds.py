@@ -158,6 +158,12 @@ def test_a_tampered_audit_is_shown_not_verified_and_exits_1(run: Run, capsys) ->
     assert err.startswith("happy_path_full_fills: NOT VERIFIED: The audit trail is not verified:")
     section = parse(run.output).sections[run.ids.index("happy_path_full_fills")]
     assert section["data-verdict"] == "NOT VERIFIED"
+    number = run.ids.index("happy_path_full_fills") + 1
+    html = run.output.read_text(encoding="utf-8")
+    assert (
+        f'<h2>Not passed (1)</h2>\n<ul class="not-passed">\n<li><a href="#scenario-{number}">'
+        in html
+    )
 
 
 def test_a_trail_without_its_seal_is_not_verified(run: Run, capsys) -> None:

@@ -42,6 +42,9 @@ from peak_trade.report.model import (
     ScenarioReport,
 )
 
+# Items kept per list of a scenario's facts (refusals, breaches, actions...): the page lists them
+# and counts the rest, so one trail's share of the page is bounded whatever its length.
+FACTS_LIMIT = 100
 AUDIT_SUFFIX = ".jsonl"
 SEAL_SUFFIX = ".seal"
 METRICS_SUFFIX = ".prom"
@@ -214,7 +217,7 @@ def collect_report(
         scenario = by_id.get(scenario_id)
         title = scenario.title if scenario is not None else None
         try:
-            facts = read_facts(path, title=title)
+            facts = read_facts(path, title=title, limit=FACTS_LIMIT)
         except OSError as exc:
             facts, verdict, evidence = None, UNREADABLE, None
             reason = f"The audit file cannot be read: {exc.strerror or type(exc).__name__}."

@@ -42,6 +42,14 @@ def href(relative_path: str) -> str:
     return text(quote(relative_path, safe="/"))
 
 
+def _cell(value: object) -> str:
+    if value is None:
+        return "<td></td>"
+    if isinstance(value, int) and not isinstance(value, bool):  # counts and steps
+        return f'<td class="num">{value}</td>'
+    return f"<td>{text(value)}</td>"
+
+
 def table(
     header: Sequence[str],
     rows: Iterable[Sequence[object]],
@@ -58,9 +66,6 @@ def table(
         return f'<p class="none">{text(empty)}</p>\n'
     cls = f' class="{text(css)}"' if css else ""
     head = "".join(f"<th>{text(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{'' if c is None else text(c)}</td>" for c in row) + "</tr>\n"
-        for row in rows
-    )
+    body = "".join("<tr>" + "".join(map(_cell, row)) + "</tr>\n" for row in rows)
     more = f'<p class="more">… and {omitted} more {text(what)} not listed</p>\n' if omitted else ""
     return f"<table{cls}><thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody></table>\n{more}"

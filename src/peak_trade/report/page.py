@@ -72,7 +72,7 @@ def render_report(
 ) -> str:
     """The whole HTML page for `report`; the redactor sees its final text, `keep` (digests)
     left intact."""
-    parts = [_head(report), _summary(report), _totals(report)]
+    parts = [_head(report), _not_passed(report), _summary(report), _totals(report)]
     parts += [_scenario(number, s) for number, s in enumerate(report.scenarios, start=1)]
     parts.append(_not_run(report))
     parts.append("</main>\n</body>\n</html>\n")
@@ -115,6 +115,20 @@ def _head(report: RunReport) -> str:
         "and record count) and the trail verifies and is sealed. This file is self-contained: "
         "it loads nothing and works offline.</p>\n"
     )
+
+
+def _not_passed(report: RunReport) -> str:
+    """The scenarios that did not pass, first, each linked to its section."""
+    failing = [(n, s) for n, s in enumerate(report.scenarios, start=1) if not s.passed]
+    if not failing:
+        return ""
+    items = "".join(
+        f'<li><a href="#scenario-{n}">{text(s.scenario_id)}</a> '
+        f'<span class="verdict {_VERDICT_CSS[s.verdict]}">{text(s.verdict)}</span> '
+        f"{text(s.reason)}</li>\n"
+        for n, s in failing
+    )
+    return f'<h2>Not passed ({len(failing)})</h2>\n<ul class="not-passed">\n{items}</ul>\n'
 
 
 def _summary(report: RunReport) -> str:
