@@ -71,6 +71,10 @@ Faults that are not about one order sit at the top level:
   (signed; several entries add up). Reports and open-order views are unaffected.
 - `used_client_order_ids`: ids the broker saw before this session; a new order with one is
   rejected as a duplicate ClOrdID unless it is marked PossResend.
+- `request_faults`: rate limits (with a retry-after in steps), timeouts (the request lost, or
+  carried out with only its answer lost) and gateway-busy or permanent refusals of submit,
+  cancel, replace and status requests, by order, by symbol, by step window or for every request:
+  the adapter call raises (request_faults.py gives the shape and the exceptions).
 - `restarts`: at the poll of `at_step` (or the first poll after it) the broker's gateway restarts:
   orders, positions and exec-id counters stay, and before anything else in that poll the broker
   re-sends its last `replay_last` reports (1..1000, across all orders, oldest first), each with its
@@ -99,6 +103,11 @@ from typing import TypeVar
 
 from peak_trade.execution.broker.account import AccountSpec, AccountSpecError, parse_account_spec
 from peak_trade.execution.broker.model import NewOrder, Side
+from peak_trade.execution.broker.request_faults import (
+    RequestFault,
+    RequestFaultError,
+    parse_request_faults,
+)
 
 
 class FillScriptError(ValueError):
@@ -359,6 +368,8 @@ class MockBrokerSpec:
     # Ids the broker has already seen (an earlier session today): a new order with one of them
     # is rejected as a duplicate ClOrdID (FIX F.1.a) unless it is marked PossResend.
     used_client_order_ids: frozenset[str] = frozenset()
+    # Rate limits and transient failures of requests, as rules (request_faults.py).
+    request_faults: tuple[RequestFault, ...] = ()
 
     @property
     def has_latency(self) -> bool:
@@ -410,7 +421,17 @@ def parse_broker_spec(data: Mapping[str, object], path: str = "") -> MockBrokerS
                 data.get("used_client_order_ids", []), _at(path, "used_client_order_ids"), _text
             )
         ),
+        request_faults=_request_faults(data["request_faults"], _at(path, "request_faults"))
+        if "request_faults" in data
+        else (),
     )
+
+
+def _request_faults(value: object, path: str) -> tuple[RequestFault, ...]:
+    try:
+        return parse_request_faults(value, path)
+    except RequestFaultError as exc:
+        raise FillScriptError(str(exc)) from None
 
 
 def _account(value: object, path: str) -> AccountSpec:
@@ -432,6 +453,7 @@ _SPEC_KEYS = (
     "account",
     "latency",
     "used_client_order_ids",
+    "request_faults",
 )
 _SCRIPT_KEYS = (
     "actions",

@@ -72,6 +72,13 @@ same reports, exec ids included. Time is the caller's logical step.
   leaves are DONE_FOR_DAY (leaves 0, closed), GTC ones DONE_FOR_DAY with their leaves and
   RESTATED at the next poll (day_order_qty = leaves). `request_status` and a PossResend of a
   known order are answered ORDER_STATUS; of an unknown order, REJECTED with "unknown order".
+- Request faults (`spec.request_faults`, request_faults.py): a submit, cancel, replace or status
+  request a rule answers raises from the call: BrokerRateLimited (with its retry-after in steps),
+  BrokerTimeout, BrokerBusy or BrokerRequestRefused. Each is raised before the request is
+  carried out, except a timeout with `reached: true`, raised after it (the order is placed, the
+  cancel taken; only the answer is lost). A new order under an id the broker already holds is
+  refused with DuplicateClientOrderId (a permanent refusal): never two orders for one id. The
+  command log records every request received, failed ones included.
 - An account (`spec.account`, broker/account.py): every fill the broker executes moves its cash
   and charges its fee (silent fills and unsolicited trades too); `snapshot()` carries the
   statement (cash, buying power at the last fill price or the reference, fees paid).
@@ -129,7 +136,9 @@ from peak_trade.execution.broker.protocol import (
     BrokerKind,
     BrokerOrderView,
     BrokerSnapshot,
+    DuplicateClientOrderId,
 )
+from peak_trade.execution.broker.request_faults import AnswerKind, RequestAnswer, RequestFaultPlayer
 
 _DECIMAL = Context(prec=28, rounding=ROUND_HALF_EVEN)  # fixed, whatever the caller's context
 _HEALTHY = BrokerHealth(ok=True)
@@ -160,6 +169,9 @@ _DAY, _IOC, _FOK = TimeInForce.DAY, TimeInForce.IOC, TimeInForce.FOK
 _SCRIPT_MEMORY = 256
 
 _Request = CancelOrder | ReplaceOrder | StatusRequest
+_KIND: dict[type, str] = {CancelOrder: "cancel", ReplaceOrder: "replace", StatusRequest: "status"}
+_VERB = {"submit": "submit", "cancel": "cancel", "replace": "replace", "status": "status request"}
+_OK = AnswerKind.OK
 
 
 def _ids(request: _Request, current: str) -> tuple[str, str | None]:
@@ -292,6 +304,8 @@ class MockBroker:
         # Reports on the wire: (step they reach the session, report), in the order sent.
         self._outbox: list[tuple[int, ExecutionReport]] = []
         self._day_ends: list[int] = []  # steps whose poll ends the trading day
+        # Scripted answers to requests (rate limits, transient failures): request_faults.py.
+        self._faults = RequestFaultPlayer(self.spec.request_faults)
 
     def restart(self) -> None:
         """Simulate a restart of the broker process: orders, positions and exec-id history are
@@ -316,16 +330,38 @@ class MockBroker:
             return None
         return script.latency if script.latency is not None else self.spec.latency
 
+    def _fault(self, kind: str, cid: str, symbol: str | None, step: int) -> RequestAnswer | None:
+        """The scripted answer to this request, None when it simply goes through; raises now
+        when the request fails before the broker carries it out."""
+        answer = self._faults.answer(kind, cid, symbol, step)
+        if answer is None or answer.kind is _OK:
+            return None
+        if not answer.reached:
+            raise answer.error(f"{_VERB[kind]} {cid}")
+        return answer  # carried out first, then the caller sees the timeout
+
     def submit(self, order: NewOrder, step: int) -> None:
         if self._record_commands:
             self.commands.append((step, order))
+        if self._faults:
+            cid = order.client_order_id
+            answer = self._fault("submit", cid, order.symbol, step)
+            self._submit(order, step)
+            if answer is not None:
+                raise answer.error(f"submit {cid}")
+            return
+        self._submit(order, step)
+
+    def _submit(self, order: NewOrder, step: int) -> None:
         cid = order.client_order_id
         spec = self.spec
         if cid in self._working or cid in self._closed or cid in self._aliases:
             if order.poss_resend:  # FIX F.1.b: a resend of an order already received
                 self._queue_reply(StatusRequest(client_order_id=cid), step)
                 return
-            raise BrokerError(f"duplicate client_order_id {cid!r}")
+            # One order per id, ever: the idempotency a resend relies on (a resend that may have
+            # been received already says so with PossResend, answered above).
+            raise DuplicateClientOrderId(f"duplicate client_order_id {cid!r}")
         script = spec.script_for(order)
         if script.fail_submit is not None:
             raise BrokerError(script.fail_submit)
@@ -390,6 +426,19 @@ class MockBroker:
     def _request(self, request: _Request, step: int) -> None:
         if self._record_commands:
             self.commands.append((step, request))
+        if self._faults:
+            cid = request.client_order_id
+            working, known = self._find(cid)
+            held = working or known
+            symbol = None if held is None else held.order.symbol
+            answer = self._fault(_KIND[type(request)], cid, symbol, step)
+            self._take_request(request, step)
+            if answer is not None:
+                raise answer.error(f"{_VERB[_KIND[type(request)]]} {cid}")
+            return
+        self._take_request(request, step)
+
+    def _take_request(self, request: _Request, step: int) -> None:
         o, closed = self._find(request.client_order_id)
         if o is None:
             self._queue_reply(request, step, closed)

@@ -63,7 +63,56 @@ class BrokerSnapshot:
 
 
 class BrokerError(Exception):
-    """The broker refused or failed a command (a fault, not a rejection report)."""
+    """The broker refused or failed a command (a fault, not a rejection report). A plain
+    BrokerError says nothing about whether trying again could help: the session does not retry
+    it. The subclasses below say."""
+
+
+class TransientBrokerError(BrokerError):
+    """The request failed for now; the same request may succeed later (a retry may help).
+
+    `reason` names the failure in the audit; `retry_after` is the broker's own wait in logical
+    steps (a rate limit's Retry-After), None when it named none."""
+
+    reason = "transient"
+    retry_after: int | None = None
+
+
+class BrokerRateLimited(TransientBrokerError):
+    """Refused by the broker's rate limit before it was looked at; try again `retry_after`
+    steps later."""
+
+    reason = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BrokerTimeout(TransientBrokerError):
+    """No answer. The request may or may not have been carried out: a resend of an order must
+    be marked PossResend, never sent as a new order."""
+
+    reason = "timeout"
+
+
+class BrokerBusy(TransientBrokerError):
+    """The gateway is busy and refused the request before it was looked at."""
+
+    reason = "gateway_busy"
+
+
+class BrokerRequestRefused(BrokerError):
+    """A permanent refusal of the request: sending it again cannot help, and is never done."""
+
+    reason = "refused"
+
+
+class DuplicateClientOrderId(BrokerRequestRefused):
+    """A new order whose client order id the broker already holds: it never takes a second
+    order for one id (the idempotency a resend relies on)."""
+
+    reason = "duplicate_client_order_id"
 
 
 @runtime_checkable
