@@ -241,7 +241,7 @@ ERRORS = [
         "/scripts: unknown key "
         "(expected one of reference_prices, default, by_symbol, by_order, health, "
         "unsolicited_reports, position_drift, restarts, account, latency, "
-        "used_client_order_ids)",
+        "used_client_order_ids, request_faults)",
     ),
     (
         {"by_order": {"a/b~c": [{"wait": -1}]}},
