@@ -4,7 +4,8 @@ Theory of operation: a scenario is data, so what it can make the engine do is bo
 says. The validator multiplies out everything the fill-script language and the step model let a
 small file ask for (step counts, orders resting at once, actions per script times the orders that
 use it, duplicates, cancels and amends, stops and kill switches that cancel every open order,
-restart replays, unsolicited reports, health outages, position drift) into upper bounds on
+restart replays, unsolicited reports, health outages, position drift, request faults and
+the retries they cause) into upper bounds on
 
 - steps: the steps the runner can play (every entry's `run`, or 1; an entry whose `run` is above
   `max_steps` is refused and plays none);
@@ -42,6 +43,7 @@ from peak_trade.execution.broker.fill_script import (
     Wait,
 )
 from peak_trade.execution.broker.model import NewOrder
+from peak_trade.execution.live.retry_config import MAX_ATTEMPTS, RetryConfig, RetryConfigError
 from peak_trade.harness.errors import Problem
 from peak_trade.harness.loader import LoadedDocument, json_pointer
 
@@ -66,6 +68,13 @@ RECORDS_PER_ORDER = 8  # in-flight resolutions (ack, cancel), reconciliation of 
 # A health outage (down, recovered), a drift, an unsolicited report or a silent fill: the
 # differences it opens and clears in reconciliation, and its breach.
 RECORDS_PER_FAULT = 4
+# Retries (only with broker.request_faults: nothing else makes a request fail transiently). Per
+# request, each of max_attempts attempts writes request_failed and request_retried; a give-up
+# adds request_given_up, fate_query_sent, its own query's attempts, fate_resolved, the reply and a
+# cancel of an order found working (its attempts again): RETRY_RECORDS_PER_ATTEMPT records per
+# attempt allowed plus RETRY_RECORDS_FIXED, for every request the session can send.
+RETRY_RECORDS_PER_ATTEMPT = 6
+RETRY_RECORDS_FIXED = 8
 # Bytes: a record without free text stays under RECORD_BYTES; each may also carry texts from the
 # scenario (ids, notes, reasons), charged as TEXTS_PER_RECORD times the longest; records that echo
 # the whole config or list every order are charged ECHO_FACTOR times the file's size.
@@ -145,6 +154,14 @@ def estimate_work(scenario: Any, *, file_bytes: int = 0, longest_text: int = 64)
     reports += 2 * cancels + 2 * open_orders * stops
     reports += sum(r.replay_last for r in broker.restarts) + len(broker.unsolicited_reports)
     faults = len(broker.health) + len(broker.position_drift) + len(broker.unsolicited_reports)
+    retry_records = 0
+    if broker.request_faults:
+        # every request the session can send: the intents, the cancels of every stop, and a
+        # fate query (and a cancel) per order; each answered by at most one more report
+        requests = intents + open_orders * stops + 2 * len(orders)
+        per_request = RETRY_RECORDS_PER_ATTEMPT * _max_attempts(scenario) + RETRY_RECORDS_FIXED
+        retry_records = per_request * requests
+        reports += requests
     records = (
         FIXED_RECORDS
         + RECORDS_PER_ENTRY * len(scenario.steps)
@@ -152,6 +169,7 @@ def estimate_work(scenario: Any, *, file_bytes: int = 0, longest_text: int = 64)
         + RECORDS_PER_REPORT * reports
         + RECORDS_PER_ORDER * len(orders)
         + RECORDS_PER_FAULT * (faults + silent)
+        + retry_records
     )
     audit_bytes = (
         records * (RECORD_BYTES + TEXTS_PER_RECORD * longest_text) + ECHO_FACTOR * file_bytes
@@ -164,6 +182,15 @@ def estimate_work(scenario: Any, *, file_bytes: int = 0, longest_text: int = 64)
         records=records,
         audit_bytes=audit_bytes,
     )
+
+
+def _max_attempts(scenario: Any) -> int:
+    """The configured attempts per request; the most allowed when the config is invalid (then
+    preflight fails and nothing runs, but the estimate stays an upper bound)."""
+    try:
+        return RetryConfig.from_mapping(scenario.config.retry).max_attempts
+    except RetryConfigError:
+        return MAX_ATTEMPTS
 
 
 def _order_work(orders: Sequence[_Order], steps: int) -> tuple[int, int, int, int]:

@@ -36,7 +36,8 @@ What the records say and where each fact comes from
 - kill switch: `kill_switch_engaged` (source; rail, limit, observed when automatic),
   `kill_switch_rearmed`.
 - reconciliation: `reconcile_pending`, `reconcile_cleared`, `in_flight_resolved`, and the
-  differences a `book_matches_broker` breach escalates.
+  differences a `book_matches_broker` breach escalates; a given-up submit closed by the retry
+  fate table (`fate_resolved` mark_rejected).
 - open orders, positions, cash: `session_summary` when the session ended; otherwise derived from
   the reports (positions only while no bust or correction needs the book to recompute them).
 
@@ -945,6 +946,12 @@ def _on_submit_failed(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[s
         fold.order_status(order_id, "rejected", closed=True)  # it never reached the broker
 
 
+def _on_fate(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, Any]) -> None:
+    order_id = fold.known_order(_text(p.get("client_order_id")))
+    if p.get("fate") == "mark_rejected" and order_id is not None:
+        fold.order_status(order_id, "rejected", closed=True)  # a given-up submit never placed
+
+
 def _on_closed(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, Any]) -> None:
     fold.closed = True
 
@@ -973,6 +980,7 @@ _HANDLERS = {
     "session_summary": _on_summary,
     "session_closed": _on_closed,
     "submit_failed": _on_submit_failed,
+    "fate_resolved": _on_fate,  # the retry fate table (execution/live/fate_query.py)
 }
 
 

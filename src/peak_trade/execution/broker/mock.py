@@ -116,6 +116,7 @@ from peak_trade.execution.broker.fill_script import (
     Wait,
 )
 from peak_trade.execution.broker.model import (
+    UNKNOWN_ORDER,
     ZERO,
     BrokerCommand,
     CancelOrder,
@@ -970,7 +971,7 @@ class MockBroker:
             order_qty=ZERO,
             cum_qty=ZERO,
             leaves_qty=ZERO,
-            reason="unknown order",
+            reason=UNKNOWN_ORDER,
             orig_client_order_id=orig,
         )
 

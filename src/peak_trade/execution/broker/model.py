@@ -20,6 +20,9 @@ from decimal import Decimal
 from enum import Enum
 
 ZERO = Decimal(0)
+# The reason a broker gives when asked about an order it does not know (FIX OrdRejReason 5,
+# "unknown order"): a status reply with status REJECTED and this reason.
+UNKNOWN_ORDER = "unknown order"
 
 
 class Side(Enum):

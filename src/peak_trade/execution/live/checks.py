@@ -24,6 +24,7 @@ from peak_trade.execution.live.pnl import PNL_METHODS
 from peak_trade.execution.live.rails_config import RailsConfig, RailsConfigError
 from peak_trade.execution.live.reconciler_config import ReconcilerConfig, ReconcilerConfigError
 from peak_trade.execution.live.redaction import MIN_REDACTABLE_LENGTH
+from peak_trade.execution.live.retry_config import retry_problem
 from peak_trade.execution.live.secret_strength import STRENGTH_RULE, secret_weakness
 
 SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9._/:-]{0,31}")
@@ -62,6 +63,7 @@ RUNTIME_INVARIANTS = (
     "book_matches_broker",
     "in_flight_orders_resolved",
     "account_not_negative",
+    "broker_state_known",
 )
 
 
@@ -246,7 +248,7 @@ def account_problem(config: SessionConfig) -> str | None:
 
 
 def check_runtime_limits(config: SessionConfig) -> tuple[bool, str]:
-    problem = account_problem(config)
+    problem = account_problem(config) or retry_problem(config.retry)
     if problem is not None:
         return False, problem
     unhealthy, retention = config.max_unhealthy_steps, config.closed_order_retention

@@ -30,6 +30,7 @@ _TOP_KEYS = frozenset(
         "reconciler",
         "secrets",
         "account",
+        "retry",
     }
 )
 _LIVE_KEYS = frozenset({"enabled", "test_override"})
@@ -70,6 +71,9 @@ class SessionConfig:
     # The session's account view (live/account.py): {pnl_method: fifo | average_cost}; judged by
     # preflight. Empty: FIFO, and the view exists only when the broker reports an account.
     account: object = field(default_factory=dict)
+    # Bounded retries of broker requests (live/retry_config.py); judged by preflight. Empty:
+    # the documented defaults.
+    retry: object = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> SessionConfig:
@@ -110,6 +114,7 @@ class SessionConfig:
             secrets=dict(data.get("secrets") or {}),
             unknown_keys=tuple(unknown),
             account=_account(data.get("account")),
+            retry=_account(data.get("retry")),
         )
 
     def to_payload(self) -> dict[str, object]:
@@ -138,6 +143,8 @@ class SessionConfig:
         }
         if self.account:  # only when given, so a session without one keeps its record's shape
             payload["account"] = _plain(self.account)
+        if self.retry:  # likewise: the defaults apply unrecorded (docs/failure-matrix.md)
+            payload["retry"] = _plain(self.retry)
         return payload
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import NoReturn
 
@@ -68,6 +68,9 @@ from peak_trade.execution.live.rails_config import RailsConfig
 from peak_trade.execution.live.reconcile_pass import needs_snapshot, reconciliation_pass
 from peak_trade.execution.live.reconciler import ReconcileState
 from peak_trade.execution.live.reconciler_config import ReconcilerConfig
+from peak_trade.execution.live.retry_config import RetryConfig
+from peak_trade.execution.live.retry_desk import RetryDesk
+from peak_trade.execution.live.retry_shell import RetryShell, retry_handles
 from peak_trade.execution.live.state import (
     STEPPING_STATES,
     IllegalTransition,
@@ -99,7 +102,7 @@ class SessionStatus:
     audit_failures: tuple[str, ...] = ()  # each sink failure of the session, as recorded
 
 
-class LiveSessionOrchestrator:
+class LiveSessionOrchestrator(RetryShell):
     def __init__(
         self,
         *,
@@ -147,6 +150,11 @@ class LiveSessionOrchestrator:
         # FIX chaining: the book's id of an order -> the ClOrdID the broker knows it by now (the
         # id of its last accepted chained replace); only orders replaced with a new id.
         self._wire_ids: dict[str, str] = {}
+        # Bounded retries of requests that fail transiently (retry_shell.py); replaced by the
+        # configured policy once preflight passes.
+        self._retry = RetryDesk()
+        self._retry_escalations: list[str] = []  # fates unknown this step: broker_state_known
+        self._fate_cancels: list[str] = []  # given-up orders found working, to cancel
         self._summary: dict[str, object] | None = None
         self._audit_open_failures: tuple[tuple[str, str], ...] | None = None
         self._closed = False
@@ -224,6 +232,7 @@ class LiveSessionOrchestrator:
         self._allowlist = frozenset(config.allowlist)  # type: ignore[arg-type]
         self._gate = PreTradeGate(RailsConfig.from_mapping(config.rails), self._allowlist)
         self._reconciler = ReconcilerConfig.from_mapping(config.reconciler, pointer="/reconciler")
+        self._retry = RetryDesk.for_policy(RetryConfig.from_mapping(config.retry))
         self._open_account(statement)
         self._gate_ready = True
         self._max_steps = int(config.max_steps)  # type: ignore[call-overload]
@@ -246,6 +255,9 @@ class LiveSessionOrchestrator:
         self._step += 1
         step = self._step
         self._observe_prices(step)
+        if self._retry.pending:
+            self._run_due_retries(step)
+            state = self._state
         if state is S.DRYRUN_ACTIVE:
             self._act_on_intents(step)
         else:
@@ -254,6 +266,9 @@ class LiveSessionOrchestrator:
         self._check_loss_limits()
         health = self._poll_health(step)
         if state is S.ERROR_REQUIRES_OPERATOR:
+            if self._retry.fates:
+                self._fate_timeouts(step)  # recorded; the error already waits for its operator
+            self._retry_escalations.clear()
             self._reset_step_problems()  # the book stays current; the error waits for its operator
             return
         breaches = run_runtime_checks(
@@ -274,6 +289,8 @@ class LiveSessionOrchestrator:
             ),
             self._book,
         )
+        if self._retry or self._retry_escalations:
+            breaches.extend(self._retry_breaches(step))
         breaches.extend(self._reconcile(step))
         self._reset_step_problems()
         if state is S.STOPPING and not breaches:
@@ -601,10 +618,20 @@ class LiveSessionOrchestrator:
         except Exception as exc:  # no snapshot is no evidence that the books agree
             detail = f"snapshot raised {type(exc).__name__}: {exc}"
             return [Breach(invariant="broker_calls_succeed", detail=detail)]
+        open_orders: Mapping[str, OrderState] = self._book.open_orders
+        if self._retry:
+            # An order whose placement the session is still finding out (a submit waiting for
+            # its retry or its fate query) is compared on neither side: the retry or the query
+            # says where it is. Positions are still compared: an unseen fill shows there.
+            unplaced = self._retry.unplaced()
+            if unplaced:
+                open_orders = {k: v for k, v in open_orders.items() if k not in unplaced}
+                views = tuple(v for v in snapshot.open_orders if v.client_order_id not in unplaced)
+                snapshot = replace(snapshot, open_orders=views)
         effects = reconciliation_pass(
             config=self._reconciler,
             state=self._reconcile_state,
-            open_orders=self._book.open_orders,
+            open_orders=open_orders,
             positions=self._book.positions,
             cancel_sent_steps=self._cancel_sent_steps,
             snapshot=snapshot,
@@ -742,6 +769,9 @@ class LiveSessionOrchestrator:
                 )
             self._severed(exc)
         except Exception as exc:  # the order did not reach the broker: close it here, then breach
+            if retry_handles(exc, 1):  # a rate limit, a transient failure, a refusal
+                self._attempt_failed("submit", order.client_order_id, 1, exc, order)
+                return
             detail = f"submit {order.client_order_id} raised {type(exc).__name__}: {exc}"
             self._call_failures.append(detail)
             self._book.close_locally(order.client_order_id, OrderStatus.REJECTED)
@@ -770,6 +800,11 @@ class LiveSessionOrchestrator:
                 {"client_order_id": named, "detail": "no open order with this id"},
             )
             return
+        if self._retry:
+            if self._cancel_unplaced(client_order_id, reason):
+                return  # its submit waits for a retry or its fate: asked first, canceled if held
+            if ("cancel", client_order_id) in self._retry.pending:
+                return  # a cancel of it waits for its retry: that one goes out, not a second
         if new_id is not None and self._id_used(new_id):
             self._record(
                 "cancel_refused",
@@ -810,6 +845,9 @@ class LiveSessionOrchestrator:
                 self._cancel_sent_steps.pop(client_order_id, None)
             self._severed(exc)
         except Exception as exc:
+            if retry_handles(exc, 1):
+                self._attempt_failed("cancel", client_order_id, 1, exc, request, reason=reason)
+                return
             self._call_failures.append(
                 f"cancel {client_order_id} raised {type(exc).__name__}: {exc}"
             )
@@ -841,11 +879,15 @@ class LiveSessionOrchestrator:
         cid = self._wire_ids.get(order.client_order_id, order.client_order_id)
         self._guard_mock("status request", cid)
         self._record("status_requested", {"client_order_id": cid})
+        request = StatusRequest(client_order_id=cid)
         try:
-            self._gateway.request_status(StatusRequest(client_order_id=cid), self._step)
+            self._gateway.request_status(request, self._step)
         except BrokerSevered as exc:
             self._severed(exc)
         except Exception as exc:
+            if retry_handles(exc, 1):
+                self._attempt_failed("status", order.client_order_id, 1, exc, request)
+                return
             self._call_failures.append(f"status request {cid} raised {type(exc).__name__}: {exc}")
 
     def _resend(self, client_order_id: str) -> None:
@@ -931,6 +973,9 @@ class LiveSessionOrchestrator:
                 self._replace_sent.discard(cid)
             self._severed(exc)
         except Exception as exc:
+            if retry_handles(exc, 1):  # the amend stays in flight while it is retried
+                self._attempt_failed("replace", cid, 1, exc, request)
+                return
             self._replace_sent.discard(cid)
             self._call_failures.append(f"replace {cid} raised {type(exc).__name__}: {exc}")
 
@@ -943,7 +988,16 @@ class LiveSessionOrchestrator:
             self._call_failures.append(f"poll raised {type(exc).__name__}: {exc}")
             return
         book = self._book
+        fates = self._retry.fates
         for report in reports:  # bounded: one finite batch per poll
+            if (
+                fates
+                and report.exec_type is _ORDER_STATUS
+                and report.client_order_id in fates
+                and self._fate_reply(report)
+            ):  # the broker does not know the order: recorded, never applied to the book
+                self._record("execution_report", {**report.to_payload(), "outcome": "fate_reply"})
+                continue
             result = book.apply(report)
             payload = report.to_payload()
             payload["outcome"] = result.outcome._value_  # `_value_`: see NewOrder.to_payload
@@ -988,6 +1042,8 @@ class LiveSessionOrchestrator:
                 self._wire_ids[cid] = report.client_order_id
             if closed and self._wire_ids:
                 self._wire_ids.pop(cid, None)
+        if self._fate_cancels:
+            self._cancel_found_orders()
 
     def _book_fill(self, report: ExecutionReport, cid: str) -> None:
         """Book an applied trade in the session's account (the book's position moved with it);
@@ -1181,6 +1237,7 @@ class LiveSessionOrchestrator:
 # Members as module constants for the per-report path (see broker/model.py for why).
 _APPLIED = Outcome.APPLIED
 _CANCEL_REJECTED = ExecType.CANCEL_REJECTED
+_ORDER_STATUS = ExecType.ORDER_STATUS
 _REPLACED = ExecType.REPLACED  # with a REPLACE_REJECTED, ends an amend in flight
 _REPLACE_REJECTED = ExecType.REPLACE_REJECTED
 _TRADE = ExecType.TRADE

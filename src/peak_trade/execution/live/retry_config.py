@@ -29,6 +29,7 @@ from peak_trade.execution.live.config import HARD_MAX_STEPS
 
 BACKOFFS = ("fixed", "exponential")
 MAX_ATTEMPTS = 100  # a request tried more often than this is a retry storm, not a policy
+_DEFAULT_CAP = 8  # RetryConfig.max_backoff_steps (a slotted class has no readable default)
 
 # Per whole-number key: (smallest, largest, description for the schema and the docs).
 _WHOLE_FIELDS: dict[str, tuple[int, int, str]] = {
@@ -110,7 +111,7 @@ def _problems(data: Mapping[Any, object], pointer: str) -> list[str]:
         )
     if not problems:
         first = data.get("backoff_steps", 1)
-        cap = data.get("max_backoff_steps", RetryConfig.max_backoff_steps)
+        cap = data.get("max_backoff_steps", _DEFAULT_CAP)
         if cap < first:  # type: ignore[operator]
             problems.append(
                 f"{pointer}/max_backoff_steps: must be at least backoff_steps ({first}), "
