@@ -156,6 +156,47 @@ def test_resolution_table_is_the_reconcilers():
     assert len(_table(_RESOLUTION_HEADING)) == len(actual), "one row per entry"
 
 
+_RETRY_HEADING = "## Retries: rate limits, transient failures and bounded retries"
+
+
+def _tables(heading: str) -> list[list[list[str]]]:
+    """Every Markdown table in a section, each without its header and separator."""
+    tables: list[list[list[str]]] = []
+    current: list[list[str]] | None = None
+    for line in _section(heading):
+        if line.startswith("|"):
+            if current is None:
+                current = []
+                tables.append(current)
+            current.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+        else:
+            current = None
+    return [t[2:] for t in tables]
+
+
+def test_retry_decision_table_is_the_policys():
+    table = _live_attribute("DECISION_TABLE")
+    rows = _tables(_RETRY_HEADING)[1]  # the config keys, the decision table, the fate table
+    documented = {(_code(r[0]), _code(r[1])): _code(r[2]) for r in rows}
+    assert documented == {(k[0].value, k[1].value): v.value for k, v in table.items()}
+    assert len(rows) == len(table), "one row per entry"
+
+
+def test_retry_fate_table_is_the_query_first_tables():
+    table = _live_attribute("FATE_TABLE")
+    rows = _tables(_RETRY_HEADING)[2]
+    documented = {(_code(r[0]), _code(r[1])): _code(r[2]) for r in rows}
+    assert documented == {(k[0].value, k[1].value): v.value for k, v in table.items()}
+    assert len(rows) == len(table), "one row per entry"
+
+
+def test_retry_config_keys_and_defaults_are_documented():
+    config = _live_attribute("RetryConfig")
+    rows = _tables(_RETRY_HEADING)[0]
+    documented = {_code(r[0]): _code(r[1]) for r in rows}
+    assert documented == {k: str(v) for k, v in config().to_payload().items()}
+
+
 # ----------------------------------------------------------------------------- the rails
 
 

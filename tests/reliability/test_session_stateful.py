@@ -22,7 +22,13 @@ sink), independently of the orchestrator's own bookkeeping:
   max_messages_per_step;
 - the audit chain verifies, every record included;
 - the broker is the mock and no record names another broker kind;
-- every error raised to the caller is a SessionError, and (except SessionClosed) it was audited.
+- every error raised to the caller is a SessionError, and (except SessionClosed) it was audited;
+- retries (the broker's gateway rate limits, times out, is busy or refuses requests): never two
+  live orders for one client order id - the broker holds at most one order per id, every order
+  it received again under an id was sent as a retry (request_retried) and marked PossResend once
+  an attempt had timed out, and no order the broker still works is closed in the session's book
+  as rejected; no request is attempted more than config.retry.max_attempts times, and no window
+  of budget_window_steps steps holds more than budget_retries retries.
 
 `make soak` runs the same machine under the `soak` profile (see tests/reliability/conftest.py).
 """
@@ -105,6 +111,45 @@ SOMETIMES = st.sampled_from([False, False, False, False, True])  # False first: 
 scripts = st.one_of(st.sampled_from(SOUND_SCRIPTS), st.sampled_from(FAULTY_SCRIPTS))
 
 
+# Request faults: rate limits, timeouts (some after the broker carried the request out), a busy
+# gateway and permanent refusals, aimed at orders, symbols, step windows or every request.
+ANSWERS = st.sampled_from(
+    [
+        "rate_limited",
+        {"rate_limited": {"retry_after": 3}},
+        {"rate_limited": {"retry_after": 20}},  # longer than any cap drawn below: given up
+        "timeout",
+        {"timeout": {"reached": True}},
+        "gateway_busy",
+        {"refused": "account suspended"},
+        "ok",
+    ]
+)
+REQUEST_KINDS = st.lists(
+    st.sampled_from(["submit", "cancel", "replace", "status"]), min_size=1, max_size=4, unique=True
+)
+
+
+@st.composite
+def request_fault_rules(draw: st.DrawFn) -> dict[str, object]:
+    rule: dict[str, object] = {}
+    if draw(st.booleans()):
+        rule["requests"] = draw(REQUEST_KINDS)
+    where = draw(st.sampled_from(["order", "symbol", "window", "all"]))
+    if where == "order":
+        rule["order"] = f"o-{draw(st.integers(1, SCRIPTED_ORDERS))}"
+    elif where == "symbol":
+        rule["symbol"] = draw(st.sampled_from(ALLOWED))
+    elif where == "window":
+        rule["from_step"] = draw(st.integers(1, 20))
+        rule["steps"] = draw(st.integers(1, 3))
+    if where == "window" and draw(st.booleans()):
+        rule["answer"] = draw(ANSWERS)
+    else:
+        rule["answers"] = draw(st.lists(ANSWERS, min_size=1, max_size=4))
+    return rule
+
+
 @st.composite
 def broker_specs(draw: st.DrawFn) -> dict[str, object]:
     spec: dict[str, object] = {
@@ -146,6 +191,8 @@ def broker_specs(draw: st.DrawFn) -> dict[str, object]:
             "cash": draw(st.sampled_from(["100", "5000", "1000000"])),
             "fees": draw(st.sampled_from([{}, {"per_fill": "1.00", "bps": "0.5"}])),
         }
+    if draw(st.booleans()):
+        spec["request_faults"] = draw(st.lists(request_fault_rules(), min_size=1, max_size=3))
     if draw(SOMETIMES):
         spec["position_drift"] = [
             {"from_step": draw(st.integers(1, 20)), "symbol": "MSFT", "qty": "1"}
@@ -218,6 +265,14 @@ def session_configs(draw: st.DrawFn) -> dict[str, object]:
     }
     if draw(st.booleans()):
         config["reconciler"] = {"ack_timeout_steps": 3, "cancel_timeout_steps": 3}
+    if draw(st.booleans()):
+        config["retry"] = {
+            "max_attempts": draw(st.integers(1, 4)),
+            "backoff": draw(st.sampled_from(["fixed", "exponential"])),
+            "max_backoff_steps": draw(st.sampled_from([4, 8])),
+            "budget_retries": draw(st.integers(0, 4)),
+            "budget_window_steps": draw(st.sampled_from([5, 20])),
+        }
     if draw(st.sampled_from([False, False, False, False, True])):
         config["live"] = {"enabled": True, "test_override": True}  # passes; still mock only
     if draw(st.sampled_from([False, False, False, True])):  # one session in four fails
@@ -280,6 +335,12 @@ class SessionMachine(RuleBasedStateMachine):
         self.max_per_step = rails.get("max_orders_per_step")
         self.max_messages = rails.get("max_messages_per_step")
         self.messages: dict[int, int] = {}  # messages sent per step, as the audit says
+        retry = self.config.retry if isinstance(self.config.retry, dict) else {}
+        self.max_attempts = retry.get("max_attempts", 3)
+        self.budget = (retry.get("budget_retries", 10), retry.get("budget_window_steps", 20))
+        self.retried: dict[str, list[tuple[int, bool]]] = {}  # submits resent: (step, poss)
+        self.retry_steps: list[int] = []  # the step of every retry sent
+        self.attempts: dict[tuple[str, str], int] = {}  # (request, id) -> highest attempt
         # Most examples start with preflight (and start) done, so that the rules below spend
         # their budget on a running session; the rest exercise the early states.
         if head_start >= 1:
@@ -498,6 +559,8 @@ class SessionMachine(RuleBasedStateMachine):
             self.check_message(record)
         if kind == "order_submitted":
             self.check_accepted(record)
+        elif kind in ("request_failed", "request_retried"):
+            self.check_attempt(record)
         elif kind == "account_opened" and "statement" in payload:
             self.cash = Decimal(payload["statement"]["cash"])
         elif kind == "fill_booked":
@@ -512,6 +575,31 @@ class SessionMachine(RuleBasedStateMachine):
             symbol = payload["symbol"]
             change = signed(payload["side"], payload["last_qty"])
             self.positions[symbol] = self.positions.get(symbol, Decimal(0)) + change
+
+    def check_attempt(self, record: dict) -> None:
+        """No request is tried more often than max_attempts, and retries stay within the
+        budget's window."""
+        payload = record["payload"]
+        key = (payload["request"], payload["client_order_id"])
+        attempt = payload["attempt"]
+        assert attempt <= self.max_attempts, record
+        if record["type"] == "request_retried":
+            assert attempt == self.attempts.get(key, 0) + 1, (record, self.attempts.get(key))
+            step = record["step"]
+            self.retry_steps.append(step)
+            limit, window = self.budget
+            inside = [s for s in self.retry_steps if s > step - window]
+            # a retry is charged when it is decided, at most `window` steps before it is sent
+            assert len(inside) <= 2 * limit, (record, inside)
+            if payload["request"] == "submit":
+                self.retried.setdefault(payload["client_order_id"], []).append(
+                    (step, bool(payload.get("poss_resend")))
+                )
+        else:
+            assert payload["decision"] in ("retry", "give_up", "never_retry"), record
+            if payload["decision"] == "retry":
+                assert payload["next_attempt_step"] > record["step"], record
+        self.attempts[key] = attempt
 
     def check_message(self, record: dict) -> None:
         """Every message counts towards max_messages_per_step; only the session's own cancels
@@ -575,13 +663,36 @@ class SessionMachine(RuleBasedStateMachine):
     def every_order_the_broker_saw_was_accepted_while_active(self) -> None:
         if not hasattr(self, "session"):
             return
+        first_sent: dict[str, int] = {}
         for step, command in self.broker.commands:
             if isinstance(command, NewOrder):
-                record = self.accepted.get(command.client_order_id)
+                cid = command.client_order_id
+                record = self.accepted.get(cid)
                 assert record is not None, f"the broker got an unaudited order: {command}"
-                assert record["step"] == step
                 assert record["payload"]["qty"] == str(command.qty)
                 assert record["payload"]["symbol"] == command.symbol
+                if cid not in first_sent:
+                    first_sent[cid] = step
+                    assert record["step"] == step
+                else:  # sent again: only ever as an audited retry of the same order
+                    assert (step, command.poss_resend) in self.retried.get(cid, []), (
+                        command,
+                        self.retried.get(cid),
+                    )
+
+    @invariant()
+    def never_two_live_orders_for_one_client_order_id(self) -> None:
+        """The broker holds at most one order per id, and no order it still works is one the
+        session has closed as rejected (believed never placed)."""
+        if not hasattr(self, "session") or self.closed:
+            return
+        views = self.broker.snapshot(self.session.step_clock).open_orders
+        ids = [v.client_order_id for v in views]
+        assert len(ids) == len(set(ids)), ids
+        for cid in ids:
+            order = self.session.book.known(cid)
+            if order is not None:
+                assert order.status.value != "rejected", (cid, order, views)
 
     def the_audit_chain_verifies(self) -> None:
         """The whole chain, by the verifier users run (at teardown; `absorb` checks each new
