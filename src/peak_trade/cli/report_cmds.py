@@ -23,6 +23,15 @@ DEFAULT_AUDIT_DIR = Path("build/audit")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """The command's arguments (registered by cli/main.py)."""
+    parser.description = (
+        "Write one self-contained HTML page (no script, no external asset) for the run in the "
+        "audit folder: each scenario's verdict, state timeline, messages, refusals, breaches, "
+        "metrics and links to its files."
+    )
+    parser.epilog = (
+        "exit codes: 0 every scenario passed; 1 the report is written but a scenario did not "
+        "pass (FAIL, NOT VERIFIED, UNREADABLE); 2 bad input, no report written"
+    )
     parser.add_argument(
         "paths",
         nargs="*",
