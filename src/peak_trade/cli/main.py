@@ -176,6 +176,12 @@ def _report(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=_lazy("report_cmds", "cmd_report"))
 
 
+def _explore(parser: argparse.ArgumentParser) -> None:
+    from peak_trade.cli.explore_cmds import configure  # argparse only: the engine loads later
+
+    configure(parser)
+
+
 _Configure = Callable[[argparse.ArgumentParser], None]
 # group -> (help, command -> (help, how to configure its parser)), in the order help lists them;
 # a group that is a command of its own has its configure function instead of a command table.
@@ -205,6 +211,7 @@ _COMMANDS: dict[str, tuple[str, dict[str, tuple[str, _Configure]] | _Configure]]
             )
         },
     ),
+    "explore": ("inject broker faults around scenarios and check the safety properties", _explore),
     "config": ("print the resolved [tool.peak_trade] settings and where each came from", _config),
     "schema": ("print or write the scenario JSON Schema (for editors)", _schema),
     "report": ("write the static HTML report of a run (audit, evidence, diagrams)", _report),

@@ -128,6 +128,8 @@ class Expectations:
     account: Mapping[str, object] | None = None  # against the summary's account
     # order id (any id of its chain) -> the exact sequence of reports the session received
     reports: Mapping[str, tuple[ExpectedReport, ...]] = field(default_factory=dict)
+    # safety properties that must hold (explore/properties.py), e.g. in an explorer reproducer
+    properties: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -427,4 +429,5 @@ def _expectations(data: Mapping[str, Any], doc: LoadedDocument | None = None) ->
         refused_orders=data.get("refused_orders"),
         account=data.get("account"),
         reports=_expected_reports(data, doc),
+        properties=_tuple(data.get("properties")),
     )

@@ -39,8 +39,18 @@ def evaluate(
     audit_file: Path | None = None,
 ) -> Verdict:
     """Run `scenario`, check its expectations and, when `snapshot_dir` is given, its snapshot."""
-    result = run_scenario(scenario, audit_file=audit_file)
+    named = scenario.expect.properties
+    broker = None
+    if named:  # the properties read what the broker received: watch it
+        from peak_trade.explore.properties import BrokerWatch
+
+        broker = BrokerWatch(scenario.broker)
+    result = run_scenario(scenario, audit_file=audit_file, broker=broker)
     mismatches = check_expectations(scenario.expect, result)
+    if named and broker is not None:
+        from peak_trade.explore.properties import property_mismatches
+
+        mismatches.extend(property_mismatches(result, broker, named))
     if result.audit_failures:  # whatever the expectations say: the trail is short or unsealed
         mismatches.append(
             Mismatch(
