@@ -23,10 +23,12 @@ from peak_trade.execution.broker.protocol import BrokerSnapshot
 from peak_trade.execution.live.audit_verify import verify_lines
 from peak_trade.harness.runner import RunResult
 from peak_trade.harness.work_model import estimate_work
+from peak_trade.observe.facts import AuditFacts, run_facts
 
 __all__ = ["PROPERTIES", "BrokerWatch", "Observation", "Property", "check", "property_names"]
 
 ZERO = Decimal(0)
+FACTS_LIMIT = 100_000  # the facts keep every item of a variant's trail (variants are small)
 _ENDED = ("STOPPING", "STOPPED")
 _OPERATOR = "ERROR_REQUIRES_OPERATOR"
 
@@ -59,6 +61,7 @@ class Observation:
     rerun_sealed: bool | None = None  # that run's audit file verified and sealed
     max_records: int | None = None  # the work model's bound on this scenario's records
     lines: tuple[str, ...] = field(default=())
+    facts: AuditFacts | None = None  # the trail folded by observe.facts (refusals, chain, ...)
 
 
 def _payloads(obs: Observation, kind: str) -> list[Mapping[str, object]]:
@@ -141,14 +144,45 @@ def no_order_after_stopping(obs: Observation) -> list[str]:
 
 
 def refused_never_reach_broker(obs: Observation) -> list[str]:
-    refused = {str(p["client_order_id"]): str(p["rule"]) for p in _payloads(obs, "order_refused")}
-    sent = [c for _, c in obs.broker.commands if isinstance(c, NewOrder)]
-    return [
-        f"order {c.client_order_id} was refused ({refused[c.client_order_id]}) and still "
-        "reached the broker"
-        for c in sent
-        if c.client_order_id in refused
-    ]
+    """No order a rail refused is among the broker's new orders, and every new order the broker
+    received passes the rails any order must pass whatever the session's state: the symbol
+    allowlist and the session-wide max_order_qty (a rail skipped refuses nothing, so only the
+    orders themselves show it)."""
+    refused = {
+        str(f.client_order_id): str(f.rule)
+        for f in obs.facts.refusals.items
+        if f.record == "order_refused"
+    }
+    config = obs.result.scenario.config
+    allowed = set(config.allowlist) if isinstance(config.allowlist, list | tuple) else None
+    rails = config.rails if isinstance(config.rails, Mapping) else {}
+    limit = rails.get("max_order_qty")
+    max_qty = None if limit is None or isinstance(limit, bool) else _decimal_or_none(limit)
+    problems = []
+    for _, command in obs.broker.commands:  # bounded by the commands received
+        if not isinstance(command, NewOrder) or command.poss_resend:
+            continue
+        cid = command.client_order_id
+        if cid in refused:
+            problems.append(
+                f"order {cid} was refused ({refused[cid]}) and still reached the broker"
+            )
+        if allowed is not None and command.symbol not in allowed:
+            problems.append(
+                f"order {cid} for {command.symbol}, outside the allowlist, reached the broker"
+            )
+        if max_qty is not None and command.qty > max_qty:
+            problems.append(
+                f"order {cid} of qty {command.qty} (max_order_qty {max_qty}) reached the broker"
+            )
+    return problems
+
+
+def _decimal_or_none(value: object) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
 
 
 def one_live_order_per_id(obs: Observation) -> list[str]:
@@ -169,9 +203,15 @@ def _acknowledged(obs: Observation) -> bool:
 def book_agrees_at_stopped(obs: Observation) -> list[str]:
     """A difference an operator acknowledged (the session breached, stopped trading, and was
     acknowledged) is the operator's to explain: the landed FIX scenarios E.1.a and J.1.b end so."""
-    if obs.result.final_state != "STOPPED" or _acknowledged(obs):
+    if obs.result.final_state != "STOPPED":
         return []
-    return [f"at STOPPED: {d}" for d in _book_vs_broker(obs)]
+    working = sorted(v.client_order_id for v in obs.final.open_orders)
+    problems = (
+        [f"at STOPPED the broker still works order(s) {', '.join(working)}"] if working else []
+    )
+    if not _acknowledged(obs):
+        problems += [f"at STOPPED: {d}" for d in _book_vs_broker(obs)]
+    return problems
 
 
 def positions_explained(obs: Observation) -> list[str]:
@@ -224,7 +264,10 @@ def audit_chain_sealed(obs: Observation) -> list[str]:
         problems.append(f"the chain breaks at line {checked.first_bad_line}: {checked.reason}")
     elif checked.head != result.head or checked.count != result.count:
         problems.append("the verified chain's head or count differs from the session's")
-    if not obs.records or obs.records[-1]["type"] != "session_closed":
+    facts = obs.facts
+    if facts is not None and not facts.chain.verified:
+        problems.append(f"the audit facts find the chain not verified: {facts.chain.reason}")
+    if facts is not None and not facts.closed:
         problems.append("the trail does not end with session_closed")
     if obs.rerun_sealed is False:
         problems.append("the audit file of the re-run does not verify with its seal")
@@ -397,6 +440,7 @@ def observation(result: RunResult, broker: BrokerWatch, *, rerun: bool = False) 
         rerun_sealed=rerun_sealed,
         max_records=max_records(result),
         lines=result.audit_lines,
+        facts=run_facts(result, limit=FACTS_LIMIT),
     )
 
 
