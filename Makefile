@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-quick soak clean docs mutate mutate-report
+.PHONY: run test bench bench-quick soak clean docs mutate mutate-report explore
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ bench:
 bench-quick:
 	@test -x $(BIN)/python || { echo "no $(VENV): run 'make test' first"; exit 2; }
 	$(BIN)/python -m benchmarks --quick
+
+# The fault explorer (docs/explore.md) over every landed scenario: minutes, never part of `make
+# test` or CI. EXPLORE_BUDGET variants in all, EXPLORE_SEED; report in build/explore/.
+EXPLORE_BUDGET ?= 2000
+EXPLORE_SEED ?= 1
+explore: $(STAMP)
+	$(BIN)/peak-trade explore scenarios --budget $(EXPLORE_BUDGET) --seed $(EXPLORE_SEED) \
+		--output build/explore
 
 # Soak (docs/reliability.md): the session state machine under the hypothesis `soak` profile,
 # thousands of examples; minutes, so not part of `make test` (which runs the fast `ci` profile).

@@ -10,7 +10,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import b1_lifecycle, b2_nautilus, b3_floor, b5_harness, b6_verify, profile_b1
+from benchmarks import (
+    b1_lifecycle,
+    b2_nautilus,
+    b3_floor,
+    b5_harness,
+    b6_verify,
+    b7_explore,
+    profile_b1,
+)
 from benchmarks.core import CaseFailed, Figure, Settings, skipped
 from benchmarks.report import machine, profile_lines, table, targets, verdict_lines
 
@@ -25,11 +33,12 @@ class Plan:
     verify_records: int  # B6
     cold_repeats: int  # B6
     profile_n: int
+    explore_budget: int  # B7: variants per campaign
 
 
-FULL = Plan([10_000, 100_000, 1_000_000], 400, 250, 1000, 30, 1_000_000, 9, 100_000)
-QUICK = Plan([1_000, 2_000], 3, 0, 50, 10, 30_000, 5, 2_000)
-ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "PROFILE")
+FULL = Plan([10_000, 100_000, 1_000_000], 400, 250, 1000, 30, 1_000_000, 9, 100_000, 400)
+QUICK = Plan([1_000, 2_000], 3, 0, 50, 10, 30_000, 5, 2_000, 40)
+ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "PROFILE")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     def b6() -> None:
         figures.extend(b6_verify.run(settings, plan.verify_records, plan.cold_repeats))
 
+    def b7() -> None:
+        figures.extend(b7_explore.run(settings, plan.explore_budget))
+
     def prof() -> None:
         nonlocal profile
         found, profile = profile_b1.run(settings, plan.profile_n)
@@ -94,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     stage("B4", b4)
     stage("B5", b5)
     stage("B6", b6)
+    stage("B7", b7)
     stage("PROFILE", prof)
     elapsed = time.perf_counter() - started
     if version is None and "B2" in only:
