@@ -184,12 +184,17 @@ def _filed(finding) -> str | None:
     scenario = build_variant(base, finding.shrunk)
     broker = BrokerWatch(scenario.broker)
     result = run_scenario(scenario, broker=broker)
-    types = [r["type"] for r in result.records]
-    if result.final_state != "STOPPED" or "invariant_breach" in types:
+    if result.final_state != "STOPPED":
         return None
-    kinds = {f.kind for f in finding.shrunk}
-    if kinds == {"position_drift"} and "reconcile_pending" in types:
+    pending: set[str] = set()
+    for record in result.records:
+        if record["type"] == "reconcile_pending":
+            pending.add(str(record["payload"]["key"]))
+        elif record["type"] == "reconcile_cleared":
+            pending.discard(str(record["payload"]["key"]))
+    if pending:
         return "stopped-with-a-reconciliation-difference-pending"
-    if kinds & {"latency", "order_latency"} and broker.snapshot(result.steps_run).open_orders:
+    in_flight = broker._outbox  # reports sent by the broker, not yet delivered (latency)
+    if {f.kind for f in finding.shrunk} & {"latency", "order_latency"} and in_flight:
         return "stopped-with-a-report-in-flight"
     return None

@@ -43,3 +43,17 @@ def test_each_fault_kind_changes_the_scenario_and_stays_valid(kind: str) -> None
     fault = Fault(kind=kind, target=target, at=1)
     assert variant_data(base, (fault,)) != variant_data(base, ())
     build_variant(base, (fault,))
+
+
+def test_a_reproducer_quotes_what_yaml_1_1_would_misread(tmp_path: Path) -> None:
+    """Ids such as Y, N, on or 100 stay strings in the written reproducer (the loader refuses
+    YAML 1.1 booleans unquoted)."""
+    from peak_trade.explore.faults import Fault
+    from peak_trade.explore.reproducer import write_reproducer
+    from peak_trade.harness.model import load_scenario
+
+    path = ROOT / "scenarios" / "fix" / "fix_b1d_cancel_request_for_unacknowledged_order.yaml"
+    base = load_base(str(path))
+    faults = (Fault(kind="position_drift", target=None, at=2, params=(("qty", 1),)),)
+    written = write_reproducer(tmp_path, base, faults, "fails_closed", number=1, seed=1, index=0)
+    assert load_scenario(written).steps == build_variant(base, faults).steps

@@ -147,18 +147,27 @@ def cmd_explore(args: argparse.Namespace, ctx: Context) -> int:
         runner = lambda batches, done: run_on_cluster(address, batches, done)  # noqa: E731
     numbers: dict[str, int] = {}
 
-    def write(finding: Finding, base: Base, outcome: object) -> str:
+    def write(finding: Finding, base: Base, outcome: object) -> str | None:
+        from peak_trade.harness.errors import ScenarioError
+
         screen_secrets(base.secrets)
         numbers[base.id] = numbers.get(base.id, 0) + 1
-        path = write_reproducer(
-            output,
-            base,
-            finding.shrunk,
-            finding.property,
-            number=numbers[base.id],
-            seed=finding.seed,
-            index=finding.index,
-        )
+        try:
+            path = write_reproducer(
+                output,
+                base,
+                finding.shrunk,
+                finding.property,
+                number=numbers[base.id],
+                seed=finding.seed,
+                index=finding.index,
+            )
+        except ScenarioError as error:  # a writer bug: say so, keep the campaign's report
+            first = error.problems[0].format() if error.problems else str(error)
+            err(
+                f"peak-trade: the reproducer of {finding.property} on {base.id} is invalid: {first}"
+            )
+            return None
         return display_path(path)
 
     progress = Progress(args.budget) if not args.json else None

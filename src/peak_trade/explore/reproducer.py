@@ -9,6 +9,7 @@ the base, the seed, the variant and its faults, and what to do once the bug is f
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,23 @@ MAX_ID = 64  # the schema's id length
 def reproducer_id(base_id: str, number: int) -> str:
     suffix = f"-{number}"
     return "explore-" + base_id[: MAX_ID - len("explore-") - len(suffix)] + suffix
+
+
+# Words YAML 1.1 reads as booleans or null: the scenario loader refuses them unquoted.
+_YAML11_WORDS = frozenset(["y", "n", "yes", "no", "true", "false", "on", "off", "null", "~"])
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+
+
+class _Dumper(yaml.SafeDumper):
+    """Quotes every string the scenario loader could read as something else."""
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    plain = _PLAIN.fullmatch(value) is not None and value.lower() not in _YAML11_WORDS
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=None if plain else "'")
+
+
+_Dumper.add_representer(str, _string)
 
 
 def _plain(value: Any) -> Any:
@@ -65,7 +83,7 @@ def reproducer_text(
         if key in data:
             document[key] = _plain(data[key])
     document["expect"] = {"properties": [prop]}
-    body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     header = [
         *([f"# yaml-language-server: $schema={schema}"] if schema else []),
         f"# Reproducer written by `peak-trade explore` from {base.path}",
