@@ -123,11 +123,14 @@ def variant_data(base: Base, faults: Sequence[Fault]) -> dict[str, Any]:
     data = apply_faults(base.data, faults, base.orders)
     data["expect"] = {}
     steps = data.setdefault("steps", [])
-    steps.extend({"comment": TAIL_COMMENT} for _ in range(tail_steps(base, len(steps))))
+    tail = tail_steps(base, len(steps))
+    chunk = base.max_steps or 1  # run_n_steps refuses more than max_steps at once
+    for start in range(0, tail, chunk):  # bounded: MAX_TAIL steps in all
+        steps.append({"run": min(chunk, tail - start), "comment": TAIL_COMMENT})
     return data
 
 
-TAIL_COMMENT = "explorer: one more step, so that the session can reach its end"
+TAIL_COMMENT = "explorer: more steps, so that the session can reach its end"
 MAX_TAIL = 200  # steps added after the base's own: a variant may need longer to drain
 
 
