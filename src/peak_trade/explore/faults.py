@@ -365,6 +365,25 @@ def _used_id(data: dict[str, Any], f: Fault, orders: Mapping[str, OrderInfo]) ->
         used.append(f.target)
 
 
+# Request faults (execution/broker/request_faults.py): how the gateway answers a request about
+# the order, before it looks at it. `request` picks the kind: submit, cancel, replace, status.
+_REQUESTS = ("submit", "cancel", "replace", "status")
+
+
+def _request_fault(answer: Callable[[Fault], object]) -> Callable[..., None]:
+    def apply(data: dict[str, Any], f: Fault, orders: Mapping[str, OrderInfo]) -> None:
+        kind = _REQUESTS[min(f.param("request"), len(_REQUESTS) - 1)]
+        rule = {"requests": [kind], "order": f.target, "answers": [answer(f)] * f.param("times", 1)}
+        _broker(data).setdefault("request_faults", []).append(rule)
+
+    return apply
+
+
+def _busy_window(data: dict[str, Any], f: Fault, orders: Mapping[str, OrderInfo]) -> None:
+    rule = {"from_step": f.at, "steps": f.param("steps", 1), "answer": "gateway_busy"}
+    _broker(data).setdefault("request_faults", []).append(rule)
+
+
 def _param_ranges(**ranges: tuple[int, int]) -> Mapping[str, tuple[int, int]]:
     return dict(sorted(ranges.items()))
 
@@ -548,6 +567,36 @@ KINDS: tuple[FaultKind, ...] = (
         says="the order's id in `used_client_order_ids` (FIX F.1.a)",
         apply=_used_id,
         params={},
+    ),
+    FaultKind(
+        name="rate_limited",
+        scope=_ORDER,
+        says="`request_faults`: a request about the order answered rate_limited (retry_after k)",
+        apply=_request_fault(
+            lambda f: {"rate_limited": {"retry_after": f.param("retry_after", 1)}}
+        ),
+        params=_param_ranges(request=(0, 3), times=(1, 3), retry_after=(1, 3)),
+    ),
+    FaultKind(
+        name="request_timeout",
+        scope=_ORDER,
+        says="`request_faults`: a request times out, lost or carried out (`reached`) unseen",
+        apply=_request_fault(lambda f: {"timeout": {"reached": bool(f.param("reached"))}}),
+        params=_param_ranges(request=(0, 3), times=(1, 2), reached=(0, 1)),
+    ),
+    FaultKind(
+        name="request_refused",
+        scope=_ORDER,
+        says="`request_faults`: a request refused for good (`{refused: reason}`)",
+        apply=_request_fault(lambda f: {"refused": REASON}),
+        params=_param_ranges(request=(0, 3), times=(1, 1)),
+    ),
+    FaultKind(
+        name="gateway_busy",
+        scope=_SESSION,
+        says="`request_faults`: every request answered gateway_busy for k steps",
+        apply=_busy_window,
+        params=_param_ranges(steps=(1, 3)),
     ),
     FaultKind(
         name="outage",
