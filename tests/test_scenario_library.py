@@ -307,6 +307,7 @@ def test_secrets_never_reach_the_evidence(path: Path, tmp_path: Path) -> None:
         command=f"peak-trade scenario run {path.relative_to(ROOT)}",
         version="0.0.0-test",
         git_commit=None,
+        scenario_in_git="no_repository",
         python="3.11",
         platform="test",
     )

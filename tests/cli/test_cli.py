@@ -531,6 +531,8 @@ def test_evidence_verify_ok(evidence_file, capsys):
 
 def test_evidence_verify_names_a_changed_scenario_file(evidence_file, capsys):
     recorded = parse_digests(evidence_file.read_text(encoding="utf-8"))
+    lines = evidence_file.read_text(encoding="utf-8").split("\n")
+    at = next(n for n, line in enumerate(lines, 1) if line.startswith("- **Scenario SHA-256:**"))
     edit(HAPPY, "# yaml-language-server", "# edited\n# yaml-language-server")
     actual = load_scenario(HAPPY).sha256
     code, out, err = cli(capsys, "evidence", "verify", str(evidence_file))
@@ -541,8 +543,8 @@ def test_evidence_verify_names_a_changed_scenario_file(evidence_file, capsys):
         f"expected {recorded['scenario_sha256']}, actual {actual}"
     )
     assert second.startswith(
-        f"{evidence_file}:5: error: the evidence text differs from what the re-run renders: "
-        f"line 5 reads '- **Scenario SHA-256:** `{recorded['scenario_sha256']}`', the re-run "
+        f"{evidence_file}:{at}: error: the evidence text differs from what the re-run renders: "
+        f"line {at} reads '- **Scenario SHA-256:** `{recorded['scenario_sha256']}`', the re-run "
         f"renders '- **Scenario SHA-256:** `{actual}`'"
     )
 

@@ -24,6 +24,7 @@ from peak_trade.harness.evidence import (
     write_text_atomic,
 )
 from peak_trade.harness.model import load_scenario
+from peak_trade.harness.reproducibility import NO_REPOSITORY, GitFacts
 from peak_trade.harness.verdict import Verdict, evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +61,7 @@ def facts(**overrides: object) -> dict[str, object]:
         "command": "peak-trade scenario run scenarios/happy_path_full_fills.yaml",
         "version": "9.9.9",
         "git_commit": "0123456789abcdef0123456789abcdef01234567",
+        "scenario_in_git": "committed",
         "python": "3.11.7",
         "platform": "Linux x86_64",
     }
@@ -101,8 +103,7 @@ def test_render_has_every_section_a_reviewer_needs(happy: Verdict):
         "- **Git commit:** `0123456789abcdef0123456789abcdef01234567`",
         "- **Verdict:** **PASS**",
         "```sh\npeak-trade scenario run scenarios/happy_path_full_fills.yaml\n```",
-        "- **Final state:** `STOPPED`",
-        "- **Steps run:** 4",
+        "- **Final state:** `STOPPED` after 4 step(s)",
         "| 0 | INIT → PREFLIGHT_OK | preflight_passed |",
         "| 4 | DRYRUN_ACTIVE → STOPPING | stop_requested: end of rehearsal |",
         "| 4 | STOPPING → STOPPED | drained |",
@@ -143,6 +144,7 @@ def test_digests_block_is_canonical_json_that_parses_back(happy: Verdict):
             "operator": "alice",
             "platform": "Linux x86_64",
             "python": "3.11.7",
+            "scenario_in_git": "committed",
             "snapshot": "happy_path_full_fills.json",
         },
         "text_sha256": hashlib.sha256(text.split("## Digests\n")[0].encode()).hexdigest(),
@@ -154,9 +156,12 @@ def test_digests_block_is_canonical_json_that_parses_back(happy: Verdict):
 
 
 def test_optional_facts_are_left_out_when_unknown(happy: Verdict):
-    text = render_evidence(happy, **facts(operator=None, git_commit=None))
-    assert "Operator" not in text
+    text = render_evidence(
+        happy, **facts(operator=None, git_commit=None, scenario_in_git=NO_REPOSITORY)
+    )
+    assert "- **Operator:**" not in text
     assert "Git commit" not in text
+    assert "happy_path_full_fills.yaml` is not in a git repository, so no commit can" in text
 
 
 def test_snapshot_name_can_be_given(happy: Verdict):
@@ -259,7 +264,9 @@ def test_write_evidence_gathers_facts_and_writes_atomically(
     happy: Verdict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setattr(evidence, "today", lambda: DAY)
-    monkeypatch.setattr(evidence, "git_commit", lambda cwd=None: None)
+    monkeypatch.setattr(
+        evidence, "scenario_git", lambda scenario: GitFacts(commit=None, status=NO_REPOSITORY)
+    )
     target = tmp_path / "new" / "evidence"
     path = write_evidence(happy, target, operator="carol", command="peak-trade scenario run x")
     assert path == target / "EV-20240501-HAPPY_PATH_FULL_FILLS-PASS.md"
@@ -286,9 +293,3 @@ def test_write_text_atomic_without_overwrite_refuses_an_existing_file(tmp_path: 
         write_text_atomic(path, "two\n", overwrite=False)
     assert path.read_text(encoding="utf-8") == "one\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
-
-
-def test_git_commit_is_none_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    assert evidence.git_commit(tmp_path) is None
-    monkeypatch.setenv("PATH", "")  # no git at all
-    assert evidence.git_commit(tmp_path) is None

@@ -14,15 +14,22 @@ from peak_trade.execution.live.regular_files import open_regular, read_regular
 from peak_trade.execution.live.session import build_redactor
 from peak_trade.harness.errors import ScenarioError
 from peak_trade.harness.evidence import (
+    EVIDENCE_FORMAT,
     MAX_EVIDENCE_BYTES,
     EvidenceAltered,
     EvidenceFormatError,
     parse_evidence,
 )
-from peak_trade.harness.evidence_check import audit_problems, evidence_findings
+from peak_trade.harness.evidence_check import (
+    audit_problems,
+    check_evidence,
+    reproducibility_recheck,
+)
 from peak_trade.harness.loader import scenario_digest
 from peak_trade.harness.model import load_scenario
+from peak_trade.harness.reproducibility import COMMITTED, CommittedFile, file_at_commit
 from peak_trade.harness.secret_screen import secrets_in_text
+from peak_trade.harness.signoff import describe_filled
 from peak_trade.harness.verdict import evaluate
 
 MAX_SCENARIO_BYTES = 1_048_576  # the loader's bound: a larger file is no scenario
@@ -133,9 +140,15 @@ def cmd_evidence_verify(args: argparse.Namespace, ctx: Context) -> int:
     say = redactor.redact_text
     verdict = evaluate(scenario, snapshot_dir=args.snapshot_dir)
     keep_digests(actual_sha, verdict.result.head, verdict.snapshot_sha256)
-    findings = evidence_findings(
+    checked = check_evidence(
         text, recorded, verdict, scenario_sha256=actual_sha, name=Path(shown).name
     )
+    findings = checked.findings
+    finding, git_note = reproducibility_recheck(
+        recorded, _committed_file(recorded, scenario_path), raw_scenario
+    )
+    if finding is not None:
+        findings = [*findings, finding]
     for finding in findings:
         where = f"{shown}:{finding.line}" if finding.line else shown
         err(say(f"{where}: error: {finding.message}"))
@@ -152,6 +165,12 @@ def cmd_evidence_verify(args: argparse.Namespace, ctx: Context) -> int:
         f"scenario_sha256, audit_records ({verdict.result.count}), audit_head "
         f"({verdict.result.head}) and snapshot_sha256, and the whole evidence text"
     )
+    if git_note is not None:
+        out(say(f"{shown}: note: {git_note}"))
+    if checked.signed:
+        out(say(f"{shown}: signed off by hand: {describe_filled(checked.signed)}"))
+    elif recorded.get("format") == EVIDENCE_FORMAT:
+        out(f"{shown}: note: the sign-off block is not filled in yet")
     if audit_result is not None:
         out(
             f"{args.audit}: ok: the sealed trail of this run: {audit_result.count} records, "
@@ -163,6 +182,18 @@ def cmd_evidence_verify(args: argparse.Namespace, ctx: Context) -> int:
             f"{recorded['peak_trade_version']}, verified with {__version__}"
         )
     return EXIT_OK
+
+
+def _committed_file(recorded: dict[str, object], scenario_path: str) -> CommittedFile | None:
+    """The scenario file at the commit the evidence names, when the evidence says it is
+    committed unchanged there; None when it says nothing of the kind."""
+    inputs = recorded.get("inputs")
+    if recorded.get("format") != EVIDENCE_FORMAT or not isinstance(inputs, dict):
+        return None
+    commit = inputs.get("git_commit")
+    if inputs.get("scenario_in_git") != COMMITTED or not isinstance(commit, str):
+        return None
+    return file_at_commit(Path(scenario_path), commit, max_bytes=MAX_SCENARIO_BYTES)
 
 
 def _audit_bound(shown: str, result: VerifyResult, recorded: dict[str, object]) -> bool:

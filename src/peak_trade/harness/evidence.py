@@ -1,14 +1,21 @@
-"""Evidence of a passing rehearsal: a Markdown file a reviewer can read and a machine can re-check.
+"""Evidence of a passing rehearsal: a Markdown file an operator can read and sign, and a machine
+can re-check.
 
-`render_evidence` is pure: every fact (date, version, commit, platform) is passed in, so identical
-inputs give identical text. `write_evidence` is the thin imperative edge that gathers those facts
-and replaces the file atomically. The text ends with a fenced JSON block of digests (canonical
-JSON, format `peak_trade.evidence/2`) that also records every input of the rendering (date,
-operator, command, environment), so `peak-trade evidence verify` can run the scenario again,
-render the evidence anew from that run and those inputs, and compare the two texts byte for byte:
-an edit anywhere in the file, not only in the digests, fails verification at its line
-(evidence_check.py). Nothing secret: the whole text goes through the scenario's redactor as the
-last step.
+`render_evidence` is pure: every fact (date, version, commit, whether the scenario file is
+committed there, platform) is passed in, so identical inputs give identical text. It shows what
+is signed off: the scenario's description, the expectations checked, the state timeline and the
+session <-> broker messages (mermaid, bounded), every refusal (rail, limit, observed value),
+breach, operator action, kill switch event and reconciliation finding (from the audit trail,
+through observe.facts), preflight, orders, positions, the audit chain, and a blank sign-off
+block (signoff.py). `write_evidence` is the thin imperative edge that gathers those facts and
+replaces the file atomically. The text ends with a fenced JSON block of digests (canonical JSON,
+format `peak_trade.evidence/3`) that also records every input of the rendering (date, operator,
+command, environment), so `peak-trade evidence verify` can run the scenario again, render the
+evidence anew from that run and those inputs, and compare the two texts byte for byte: an edit
+anywhere in the file but the sign-off fields, not only in the digests, fails verification at its
+line (evidence_check.py). Format 2 files still verify, against their own frozen renderer
+(evidence_v2.py). Nothing secret: every value is redacted before it is escaped, and the whole
+text goes through the scenario's redactor as the last step.
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ import json
 import os
 import platform as platform_module
 import re
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,11 +33,22 @@ from pathlib import Path
 
 from peak_trade import __version__
 from peak_trade.execution.live.audit import canonical_json
+from peak_trade.execution.live.regular_files import read_regular
 from peak_trade.execution.live.session import build_redactor
+from peak_trade.harness.loader import scenario_digest
+from peak_trade.harness.model import Scenario
+from peak_trade.harness.reproducibility import (
+    STATUSES,
+    GitFacts,
+    reproducibility_line,
+    scenario_in_git,
+)
+from peak_trade.harness.signoff import signoff_lines
 from peak_trade.harness.snapshot import SNAPSHOT_SUFFIX
 from peak_trade.harness.verdict import Verdict
 
-EVIDENCE_FORMAT = "peak_trade.evidence/2"
+EVIDENCE_FORMAT = "peak_trade.evidence/3"
+FORMAT_2 = "peak_trade.evidence/2"  # still verified, with its own frozen renderer (evidence_v2)
 # Format 1 bound only its digests block, not the text around it: it is refused, not verified.
 OLD_EVIDENCE_FORMATS = ("peak_trade.evidence/1",)
 DIGESTS_HEADING = "## Digests"
@@ -58,6 +75,7 @@ INPUT_KEYS = {
     "operator": True,
     "platform": False,
     "python": False,
+    "scenario_in_git": False,
     "snapshot": False,
 }
 # The digests `evidence verify` requires to match a fresh run (the version is only reported).
@@ -69,9 +87,8 @@ VERIFIED_DIGESTS = (
     "snapshot_sha256",
 )
 MAX_EVIDENCE_BYTES = 4 * 1024 * 1024
-GIT_TIMEOUT_SECONDS = 2.0
-
-_GIT_COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+MAX_DRAWN_MESSAGES = 40  # arrows of the sequence diagram; the rest are counted
+MAX_SCENARIO_BYTES = 1_048_576  # the loader's bound: a larger file is no scenario
 
 
 class EvidenceFormatError(ValueError):
@@ -109,6 +126,7 @@ def digests(
     version: str,
     inputs: Mapping[str, object] | None = None,
     text: str | None = None,
+    evidence_format: str = EVIDENCE_FORMAT,
 ) -> dict[str, object]:
     """The machine-readable facts `evidence verify` re-checks; with `inputs` and `text` (the
     evidence above its digests), what the rendering took and the SHA-256 of what it wrote."""
@@ -120,7 +138,7 @@ def digests(
         extra[TEXT_KEY] = sha256_text(text)
     return {
         **extra,
-        "format": EVIDENCE_FORMAT,
+        "format": evidence_format,
         "scenario_id": scenario.id,
         "scenario_path": scenario.path,
         "scenario_sha256": scenario.sha256,
@@ -139,24 +157,29 @@ def render_evidence(
     command: str,
     version: str,
     git_commit: str | None,
+    scenario_in_git: str,
     python: str,
     platform: str,
     snapshot_name: str | None = None,
 ) -> str:
     """The evidence Markdown for `verdict`; pure, and redacted with the scenario's secrets.
 
-    Redaction sees every value before Markdown escapes, folds or quotes it (a secret split by an
-    escape would no longer be recognised) and the final text again; the digests it prints are
-    kept intact.
+    `scenario_in_git` (reproducibility.STATUSES) says whether the scenario file that was run is
+    committed unchanged at `git_commit`. Redaction sees every value before Markdown or mermaid
+    escapes, folds or replaces it (a secret split by an escape would no longer be recognised)
+    and the final text again; the digests it prints are kept intact.
     """
+    from peak_trade.harness import evidence_sections as sections
+    from peak_trade.observe.facts import run_facts
+
     scenario, result = verdict.scenario, verdict.result
     redactor = build_redactor(scenario.config)
     redact = redactor.redact_text
+    facts = run_facts(result, limit=max(sections.MAX_ROWS, MAX_DRAWN_MESSAGES))
 
     def inline(text: object) -> str:
-        return _inline(redact(str(text)))
+        return sections.cell(redact(str(text)))
 
-    records = result.trail.records_of("transition")  # folded by the run: no list of all
     snapshot = snapshot_name or f"{scenario.id}{SNAPSHOT_SUFFIX}"
     inputs = {
         "command": command,
@@ -165,6 +188,7 @@ def render_evidence(
         "operator": operator,
         "platform": platform,
         "python": python,
+        "scenario_in_git": scenario_in_git,
         "snapshot": snapshot,
     }
     verdict_text = (
@@ -172,51 +196,58 @@ def render_evidence(
         if verdict.passed
         else f"**FAIL**: {len(verdict.mismatches)} expectation(s) not met"
     )
+    path = _code(redact(scenario.path))
     out: list[str] = [f"# Evidence: {inline(scenario.id)}: {inline(scenario.title)}", ""]
-    facts = [
+    out += sections.description(scenario.description, redact)
+    facts_list = [
+        ("Verdict", verdict_text),
         ("Operator", inline(operator) if operator else None),
         ("Date", f"{date.isoformat()} (UTC)"),
-        ("Scenario", f"`{_code(redact(scenario.path))}`"),
+        ("Scenario", f"`{path}`"),
         ("Scenario SHA-256", f"`{scenario.sha256}`"),
         ("peak_trade", inline(version)),
         ("Git commit", f"`{git_commit}`" if git_commit else None),
-        ("Verdict", verdict_text),
+        ("Reproducible", reproducibility_line(scenario_in_git, git_commit, path)),
+        ("Final state", f"`{result.final_state}` after {result.steps_run} step(s)"),
     ]
-    out += [f"- **{name}:** {value}" for name, value in facts if value is not None]
+    out += [f"- **{name}:** {value}" for name, value in facts_list if value is not None]
+    out += sections.summary(facts)
     out += ["", "To reproduce:", "", "```sh", redact(command), "```", ""]
     if not verdict.passed:
         out += ["## Expectations not met", ""]
         out += [f"- {inline(m.format().splitlines()[0])}" for m in verdict.mismatches]
         out.append("")
 
-    out += ["## Session", ""]
-    out += [
-        f"- **Final state:** `{result.final_state}`",
-        f"- **Steps run:** {result.steps_run}",
-        "",
-        "State timeline:",
-        "",
-    ]
-    timeline = []
-    for record in records:
-        if record.get("type") != "transition":
-            continue
-        payload = _mapping(record.get("payload"))
-        trigger = str(payload.get("trigger", ""))
-        if payload.get("reason"):
-            trigger = f"{trigger}: {payload['reason']}"
-        change = f"{payload.get('from', '?')} → {payload.get('to', '?')}"
-        timeline.append((str(record.get("step", "")), change, trigger))
-    out += _table(
-        ("Step", "Transition", "Trigger"), timeline, empty="no state transitions", redact=redact
-    )
+    out += ["## Expectations checked", ""]
+    out += sections.expectations(scenario.expect, verdict.mismatches, redact)
+    out += ["## State timeline", ""]
+    out += sections.timeline(facts, redact)
+    out += ["## Messages between session and broker", ""]
+    orders = sorted(result.orders.values(), key=lambda o: (o.number, o.client_order_id))
+    details = {o.client_order_id: f"{o.side.value} {o.order_qty} {o.symbol}" for o in orders}
+    out += sections.messages(facts, details, redact, limit=MAX_DRAWN_MESSAGES)
+    out += ["## Refused orders and requests", ""]
+    out += sections.refusals(facts, redact)
+    out += ["## Breaches", ""]
+    out += sections.breaches(facts, redact)
+    out += ["## Operator actions", ""]
+    out += sections.operator_actions(facts, redact)
+    out += ["## Kill switch", ""]
+    out += sections.kill_switch(facts, redact)
+    out += ["## Reconciliation", ""]
+    out += sections.reconciliation(facts, redact)
 
     out += ["## Preflight", ""]
     checks = [(c.name, "yes" if c.ok else "**no**", c.detail) for c in result.preflight]
-    out += _table(("Check", "OK", "Detail"), checks, empty="preflight did not run", redact=redact)
+    out += _table(
+        ("Check", "OK", "Detail"),
+        [(cell_name, ok, inline(detail)) for cell_name, ok, detail in checks],
+        empty="preflight did not run",
+        redact=redact,
+        escape=_as_is,
+    )
 
     out += ["## Orders and fills", ""]
-    orders = sorted(result.orders.values(), key=lambda o: (o.number, o.client_order_id))
     rows = []
     for order in orders:
         avg = order.avg_px
@@ -234,11 +265,13 @@ def render_evidence(
             )
         )
     header = ("Id", "Symbol", "Side", "Qty", "Status", "Cum", "Leaves", "Avg px", "Fills")
-    out += _table(header, rows, empty="no orders", redact=redact)
+    out += _table(header, rows, empty="no orders", redact=redact, escape=sections.cell)
 
     out += ["## Positions", ""]
     positions = [(symbol, str(qty)) for symbol, qty in sorted(result.positions.items())]
-    out += _table(("Symbol", "Net qty"), positions, empty="no positions", redact=redact)
+    out += _table(
+        ("Symbol", "Net qty"), positions, empty="no positions", redact=redact, escape=sections.cell
+    )
 
     out += ["## Audit trail", ""]
     out += [
@@ -251,6 +284,7 @@ def render_evidence(
         f"- **Python:** {inline(python)}",
         f"- **Platform:** {inline(platform)}",
         "",
+        *signoff_lines(),
         "",
     ]
     # Raw first: each recorded input is redacted before JSON escapes it; then the final bytes.
@@ -265,6 +299,10 @@ def render_evidence(
     return text + redactor.redact_text(
         "\n".join((DIGESTS_HEADING, "", "```json", canonical_json(block), "```", "")), keep=kept
     )
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 _DIGEST = re.compile(r"[0-9a-f]{40,128}")
@@ -344,9 +382,11 @@ def parse_evidence(text: str) -> ParsedEvidence:
             f"evidence in format {EVIDENCE_FORMAT}",
             line=line,
         )
-    if found != EVIDENCE_FORMAT:
+    if found not in (EVIDENCE_FORMAT, FORMAT_2):
         raise EvidenceFormatError(
-            f"the digests block has format {found!r}, expected {EVIDENCE_FORMAT!r}", line=line
+            f"the digests block has format {found!r}, expected {EVIDENCE_FORMAT!r} (or the "
+            f"older {FORMAT_2!r})",
+            line=line,
         )
     missing = [key for key in DIGEST_KEYS if key not in data]
     if missing:
@@ -354,7 +394,7 @@ def parse_evidence(text: str) -> ParsedEvidence:
     for key in DIGEST_KEYS:
         value = data[key]
         if key == INPUTS_KEY:
-            _check_inputs(value, line)
+            _check_inputs(value, line, _input_keys(found))
         elif key == "audit_records":
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise EvidenceFormatError(
@@ -368,14 +408,22 @@ def parse_evidence(text: str) -> ParsedEvidence:
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _check_inputs(value: object, line: int) -> None:
+def _input_keys(evidence_format: object) -> Mapping[str, bool]:
+    if evidence_format == FORMAT_2:
+        from peak_trade.harness import evidence_v2
+
+        return evidence_v2.INPUT_KEYS
+    return INPUT_KEYS
+
+
+def _check_inputs(value: object, line: int, keys: Mapping[str, bool]) -> None:
     if not isinstance(value, dict):
         raise EvidenceFormatError(f"the digest {INPUTS_KEY} is not a JSON object", line=line)
-    if set(value) != set(INPUT_KEYS):
+    if set(value) != set(keys):
         raise EvidenceFormatError(
-            f"the digest {INPUTS_KEY} must hold exactly {', '.join(INPUT_KEYS)}", line=line
+            f"the digest {INPUTS_KEY} must hold exactly {', '.join(keys)}", line=line
         )
-    for key, nullable in INPUT_KEYS.items():
+    for key, nullable in keys.items():
         item = value[key]
         if not (isinstance(item, str) or (nullable and item is None)):
             kind = "a string or null" if nullable else "a string"
@@ -387,6 +435,11 @@ def _check_inputs(value: object, line: int) -> None:
         ok = False
     if not ok:
         raise EvidenceFormatError(f"the input date {date!r} is not a YYYY-MM-DD date", line=line)
+    where = value.get("scenario_in_git", STATUSES[0])
+    if where not in STATUSES:
+        raise EvidenceFormatError(
+            f"the input scenario_in_git {where!r} is not one of {', '.join(STATUSES)}", line=line
+        )
 
 
 def recorded_date(recorded: Mapping[str, object]) -> dt.date:
@@ -398,8 +451,23 @@ def render_again(verdict: Verdict, recorded: Mapping[str, object]) -> str:
     """The evidence text that `verdict` gives with the inputs `recorded` (parse_evidence's
     digests): byte for byte the file, if neither the file nor the run has changed."""
     inputs = _inputs(recorded)
+    if recorded.get("format") == FORMAT_2:
+        from peak_trade.harness.evidence_v2 import render_evidence_v2
+
+        return render_evidence_v2(
+            verdict,
+            operator=inputs["operator"],  # type: ignore[arg-type]
+            date=recorded_date(recorded),
+            command=str(inputs["command"]),
+            version=str(recorded["peak_trade_version"]),
+            git_commit=inputs["git_commit"],  # type: ignore[arg-type]
+            python=str(inputs["python"]),
+            platform=str(inputs["platform"]),
+            snapshot_name=str(inputs["snapshot"]),
+        )
     return render_evidence(
         verdict,
+        scenario_in_git=str(inputs["scenario_in_git"]),
         operator=inputs["operator"],  # type: ignore[arg-type]
         date=recorded_date(recorded),
         command=str(inputs["command"]),
@@ -446,21 +514,18 @@ def differing_digests(
     ]
 
 
-def git_commit(cwd: Path | None = None) -> str | None:
-    """`git rev-parse HEAD` of the working directory, None when unknown (no git, no repo, slow)."""
+def scenario_git(scenario: Scenario) -> GitFacts:
+    """Where the scenario file that was run stands in its git repository. Its bytes are read
+    again (bounded, a regular file only) and taken for the bytes run only when they hash to the
+    digest the run recorded: a file changed since is not the file that was run."""
+    secrets = [v for v in scenario.config.secrets.values() if isinstance(v, str)]
     try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and _GIT_COMMIT.fullmatch(commit) else None
+        raw: bytes | None = read_regular(scenario.path, MAX_SCENARIO_BYTES)
+    except OSError:
+        raw = None
+    if raw is not None and scenario_digest(raw, secrets) != scenario.sha256:
+        raw = None
+    return scenario_in_git(Path(scenario.path), raw)
 
 
 def platform_name() -> str:
@@ -479,13 +544,15 @@ def write_evidence(
     if not verdict.passed:
         raise ValueError("Evidence is written for a passing verdict only.")
     date = today()
+    git = scenario_git(verdict.scenario)
     text = render_evidence(
         verdict,
         operator=operator,
         date=date,
         command=command,
         version=__version__,
-        git_commit=git_commit(),
+        git_commit=git.commit,
+        scenario_in_git=git.status,
         python=platform_module.python_version(),
         platform=platform_name(),
         snapshot_name=snapshot_name,
@@ -568,10 +635,11 @@ def _table(
     *,
     empty: str,
     redact: Callable[[str], str] = str,
+    escape: Callable[[str], str] = _inline,
 ) -> list[str]:
     rows = list(rows)
     if not rows:
         return [f"_{empty}_", ""]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(_inline(redact(cell)) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(escape(redact(cell)) for cell in row) + " |" for row in rows]
     return [*lines, ""]

@@ -2,11 +2,13 @@
 
 The evidence is checked as a whole: the scenario is run again and the evidence rendered anew
 from that run and the inputs the digests block records (evidence.render_again); the file must be
-exactly that text. `first_difference` names the first line that is not. An audit file given
-with `--audit` must be the sealed trail of the same run: its chain verifies, its seal is present
-and agrees with it, and its record count and head are the ones the evidence records. The head is
-what binds them: a forger can recompute a chain and its seal, but not make a different trail hash
-to the head that the scenario reproduces on every run.
+exactly that text, except for the sign-off fields an operator fills in by hand (signoff.py),
+which are put back to blank first. `first_difference` names the first line that is not. An audit
+file given with `--audit` must be the sealed trail of the same run: its chain verifies, its seal
+is present and agrees with it, and its record count and head are the ones the evidence records.
+The head is what binds them: a forger can recompute a chain and its seal, but not make a
+different trail hash to the head that the scenario reproduces on every run. Evidence that says
+its scenario file is committed unchanged at a commit is held to it where that commit is known.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from peak_trade.execution.live.audit_verify import VerifyResult
+from peak_trade.harness.errors import ScenarioError
 from peak_trade.harness.evidence import (
     DIGESTS_HEADING,
+    EVIDENCE_FORMAT,
+    INPUTS_KEY,
     TEXT_KEY,
     differing_digests,
     digests,
@@ -28,6 +33,16 @@ from peak_trade.harness.evidence import (
     sha256_text,
 )
 from peak_trade.harness.expectations import format_failure
+from peak_trade.harness.loader import load_scenario_text
+from peak_trade.harness.reproducibility import (
+    COMMITTED,
+    NO_COMMIT,
+    NO_GIT,
+    NO_REPOSITORY,
+    UNTRACKED,
+    CommittedFile,
+)
+from peak_trade.harness.signoff import restore_blanks
 from peak_trade.harness.verdict import Verdict
 
 MAX_SHOWN = 160  # characters of a differing line shown in a message
@@ -43,6 +58,12 @@ class Finding:
     detail: str = ""  # further lines, e.g. the expectations a re-run no longer meets
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvidenceCheck:
+    findings: list[Finding]  # empty: the file verifies
+    signed: tuple[tuple[str, str], ...]  # the sign-off fields filled in by hand: (name, text)
+
+
 def evidence_findings(
     text: str,
     recorded: Mapping[str, object],
@@ -53,7 +74,27 @@ def evidence_findings(
 ) -> list[Finding]:
     """Every way `text`, whose digests parse_evidence read as `recorded`, is not the evidence
     of the fresh run `verdict` (of a scenario file whose bytes hash to `scenario_sha256`) in a
-    file called `name`. Empty: the file is, byte for byte, what that run renders."""
+    file called `name`. Empty: the file is, byte for byte, what that run renders, apart from
+    the sign-off fields filled in by hand (signoff.py)."""
+    return check_evidence(
+        text, recorded, verdict, scenario_sha256=scenario_sha256, name=name
+    ).findings
+
+
+def check_evidence(
+    text: str,
+    recorded: Mapping[str, object],
+    verdict: Verdict,
+    *,
+    scenario_sha256: str,
+    name: str,
+) -> EvidenceCheck:
+    """`evidence_findings`, and what the sign-off block says."""
+    rendered = render_again(verdict, recorded)
+    signed: tuple[tuple[str, str], ...] = ()
+    if recorded.get("format") == EVIDENCE_FORMAT:  # older formats have no sign-off block
+        restored = restore_blanks(rendered, text, block_end=DIGESTS_HEADING)
+        text, signed = restored.text, restored.filled
     actual = digests(verdict, version=str(recorded["peak_trade_version"]))
     actual["scenario_sha256"] = scenario_sha256  # the bytes on disk now
     findings = [
@@ -63,7 +104,7 @@ def evidence_findings(
     if not verdict.passed:
         detail = format_failure(verdict.scenario.id, verdict.mismatches)
         findings.append(Finding(message="the scenario no longer passes:", detail=detail))
-    difference = first_difference(render_again(verdict, recorded), text)
+    difference = first_difference(rendered, text)
     if difference is not None:
         # A run that changed explains a changed text; only a run that did not can show that the
         # edit is in the digests' inputs.
@@ -71,7 +112,7 @@ def evidence_findings(
     problem = filename_problem(name, recorded)
     if problem is not None:
         findings.append(Finding(message=problem))
-    return findings
+    return EvidenceCheck(findings=findings, signed=signed if not findings else ())
 
 
 def _text_finding(
@@ -228,3 +269,49 @@ def _shown(text: str) -> str:
     if len(text) > MAX_SHOWN:
         return repr(text[:MAX_SHOWN]) + f" (+{len(text) - MAX_SHOWN} characters)"
     return repr(text)
+
+
+def reproducibility_recheck(
+    recorded: Mapping[str, object], committed: CommittedFile | None, ran: bytes
+) -> tuple[Finding | None, str | None]:
+    """(a finding, a note) about the evidence's claim that the scenario file is committed
+    unchanged at its git commit, re-checked against `committed` (the file as that commit holds
+    it, None when the claim is not made) and `ran` (the file's bytes now, which hash to the
+    recorded scenario_sha256). A version at the commit that differs only in its secrets' values
+    still holds: the evidence never bound those."""
+    inputs = recorded.get(INPUTS_KEY)
+    if committed is None or not isinstance(inputs, Mapping):
+        return None, None
+    commit = inputs.get("git_commit")
+    path = recorded.get("scenario_path")
+    if committed.status in (NO_COMMIT, NO_REPOSITORY, NO_GIT):
+        why = {
+            NO_COMMIT: f"this repository has no commit {commit}",
+            NO_REPOSITORY: f"{path} is not in a git repository here",
+            NO_GIT: "git could not be run",
+        }[committed.status]
+        return None, f"that {path} is committed unchanged at {commit} is not re-checked: {why}"
+    content = committed.content
+    if (
+        committed.status == COMMITTED
+        and content is not None
+        and (content == ran or _digest_of(content, path) == recorded.get("scenario_sha256"))
+    ):
+        return None, None
+    said = "is not there" if committed.status == UNTRACKED else "is another version of the file"
+    return (
+        Finding(
+            message=f"the evidence says {path} is committed unchanged at {commit}, but what that "
+            f"commit holds at {path} {said}: the reproducibility line is not true"
+        ),
+        None,
+    )
+
+
+def _digest_of(content: bytes, path: object) -> str | None:
+    """The scenario digest of a committed version (its own secrets redacted); None if it does
+    not even load as a scenario document."""
+    try:
+        return load_scenario_text(content, path=str(path)).sha256
+    except ScenarioError:
+        return None
