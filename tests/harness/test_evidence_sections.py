@@ -190,7 +190,7 @@ def test_reconciliation_findings(drift: str, happy: str):
 
 def test_the_state_timeline_is_a_diagram_and_a_table(overfill: str):
     body = section(overfill, "State timeline")
-    assert body.startswith("```mermaid\nflowchart LR\n")
+    assert body.startswith("```mermaid\nflowchart TD\n")
     edge = "step 4: acknowledge by alice: overfill reconciled with the broker by phone"
     assert f'    n3 -->|"{edge}"| n4' in body
     assert "    class n3 failed" in body

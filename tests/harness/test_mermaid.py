@@ -97,7 +97,7 @@ def test_the_state_timeline_draws_the_states_in_order_with_their_triggers():
         TimelineStep(step=4, source="STOPPING", target="STOPPED", why="drained"),
     ]
     lines = state_timeline(steps)
-    inner = body(lines, "flowchart LR")
+    inner = body(lines, "flowchart TD")
     assert all(TIMELINE_LINE.fullmatch(line) for line in inner), inner
     assert '    n0(["INIT"])' in inner
     assert '    n5(["STOPPED"])' in inner
@@ -111,7 +111,7 @@ def test_the_state_timeline_is_bounded_and_counts_the_rest():
     steps = [
         TimelineStep(step=i, source="STOPPED", target="STOPPED", why="cancel") for i in range(100)
     ]
-    inner = body(state_timeline(steps), "flowchart LR")
+    inner = body(state_timeline(steps), "flowchart TD")
     assert sum("-->|" in line for line in inner) == MAX_TRANSITIONS
     assert (
         f'    n{MAX_TRANSITIONS + 1}["... {100 - MAX_TRANSITIONS} more transitions, see the table"]'
@@ -122,14 +122,14 @@ def test_the_state_timeline_is_bounded_and_counts_the_rest():
 
 def test_a_state_name_is_never_taken_as_written():
     steps = [TimelineStep(step=1, source='X"]) --> evil', target="<b>", why="t")]
-    inner = body(state_timeline(steps), "flowchart LR")
+    inner = body(state_timeline(steps), "flowchart TD")
     assert all(TIMELINE_LINE.fullmatch(line) for line in inner), inner
     assert '    n0(["XEVIL"])' in inner
     assert '    n1(["B"])' in inner
 
 
 def test_an_empty_timeline_says_so():
-    assert body(state_timeline([]), "flowchart LR") == ['    n0["no state transitions"]']
+    assert body(state_timeline([]), "flowchart TD") == ['    n0["no state transitions"]']
 
 
 def test_the_sequence_diagram_draws_both_directions_and_is_bounded():

@@ -165,17 +165,17 @@ def cmd_evidence_verify(args: argparse.Namespace, ctx: Context) -> int:
         f"scenario_sha256, audit_records ({verdict.result.count}), audit_head "
         f"({verdict.result.head}) and snapshot_sha256, and the whole evidence text"
     )
+    if audit_result is not None:
+        out(
+            f"{args.audit}: ok: the sealed trail of this run: {audit_result.count} records, "
+            f"head {audit_result.head}, as the evidence records"
+        )
     if git_note is not None:
         out(say(f"{shown}: note: {git_note}"))
     if checked.signed:
         out(say(f"{shown}: signed off by hand: {describe_filled(checked.signed)}"))
     elif recorded.get("format") == EVIDENCE_FORMAT:
         out(f"{shown}: note: the sign-off block is not filled in yet")
-    if audit_result is not None:
-        out(
-            f"{args.audit}: ok: the sealed trail of this run: {audit_result.count} records, "
-            f"head {audit_result.head}, as the evidence records"
-        )
     if recorded["peak_trade_version"] != __version__:
         out(
             f"{shown}: note: the evidence was made with peak_trade "

@@ -84,10 +84,11 @@ def _state_id(name: str) -> str:
 
 
 def state_timeline(steps: Sequence[TimelineStep], *, limit: int = MAX_TRANSITIONS) -> list[str]:
-    """A left-to-right flowchart of the states in the order the session went through them, each
+    """A top-down flowchart of the states in the order the session went through them, each
     arrow labelled with its step and trigger; the lines of a ```mermaid block, fences included.
+    Top-down, like the sequence diagram below it: a long label stays legible in a narrow view.
     At most `limit` arrows are drawn; a last node counts the rest."""
-    lines = ["```mermaid", "flowchart LR"]
+    lines = ["```mermaid", "flowchart TD"]
     if not steps:
         return [*lines, '    n0["no state transitions"]', "```"]
     shown = steps[:limit]
