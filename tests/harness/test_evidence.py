@@ -265,7 +265,9 @@ def test_write_evidence_gathers_facts_and_writes_atomically(
 ):
     monkeypatch.setattr(evidence, "today", lambda: DAY)
     monkeypatch.setattr(
-        evidence, "scenario_git", lambda scenario: GitFacts(commit=None, status=NO_REPOSITORY)
+        evidence,
+        "scenario_git",
+        lambda scenario, lookup=None: GitFacts(commit=None, status=NO_REPOSITORY),
     )
     target = tmp_path / "new" / "evidence"
     path = write_evidence(happy, target, operator="carol", command="peak-trade scenario run x")

@@ -11,7 +11,7 @@ import pytest
 
 from peak_trade.cli.main import main
 from peak_trade.harness.evidence import render_evidence
-from peak_trade.harness.evidence_sections import MAX_ROWS, cell, expectation_rows
+from peak_trade.harness.evidence_sections import MAX_ROWS, cell, description, expectation_rows
 from peak_trade.harness.mermaid import MAX_MESSAGES
 from peak_trade.harness.model import Expectations, load_scenario
 from peak_trade.harness.snapshot import snapshot_path
@@ -334,3 +334,17 @@ def test_cell_makes_markdown_and_html_inert():
     assert cell("![x](y) [l](u)") == "!\\[x\\](y) \\[l\\](u)"
     assert cell("`code`\nnext\\") == "'code' next\\\\"
     assert cell("kept [REDACTED] marker") == "kept [REDACTED] marker"
+
+
+def test_a_description_cannot_open_a_block_of_its_own():
+    for text, shown in (
+        ("# heading", "> \\# heading"),
+        ("1. first", "> 1\\. first"),
+        ("2) second", "> 2\\) second"),
+        ("- item", "> \\- item"),
+        ("* item", "> \\* item"),
+        ("> quote", "> &gt; quote"),
+        ("plain 1. text", "> plain 1. text"),
+    ):
+        assert description(text, str)[0] == shown, text
+    assert description("one\n\ntwo", str) == ["> one", ">", "> two", ""]

@@ -15,6 +15,8 @@ from peak_trade.harness.reproducibility import (
     NO_GIT,
     NO_REPOSITORY,
     UNTRACKED,
+    GitLookup,
+    blob_id,
     file_at_commit,
     reproducibility_line,
     scenario_in_git,
@@ -138,3 +140,34 @@ def test_the_file_at_a_named_commit(repo: Path):
     assert file_at_commit(repo / "scenarios" / "x.yaml", first, max_bytes=99).status == UNTRACKED
     assert file_at_commit(path, "f" * 40, max_bytes=99).status == NO_COMMIT
     assert file_at_commit(path, "HEAD~1", max_bytes=99).status == NO_COMMIT  # ids only
+
+
+def test_the_blob_id_is_what_git_computes_for_the_same_bytes(repo: Path):
+    for raw in (CONTENT, b"", b"\r\n\x00\xff", "ü\n".encode()):
+        done = subprocess.run(
+            ["git", "hash-object", "--no-filters", "--stdin"],
+            cwd=repo,
+            input=raw,
+            capture_output=True,
+            check=True,
+        )
+        assert blob_id(raw, "0" * 40) == done.stdout.decode().strip()
+
+
+def test_a_shared_lookup_asks_each_folder_once(repo: Path, monkeypatch: pytest.MonkeyPatch):
+    from peak_trade.harness import reproducibility
+
+    calls: list[tuple[str, ...]] = []
+    real = reproducibility._git
+
+    def counted(cwd: Path, *args: str) -> tuple[int, bytes]:
+        calls.append(args)
+        return real(cwd, *args)
+
+    monkeypatch.setattr(reproducibility, "_git", counted)
+    lookup = GitLookup()
+    (repo / "scenarios" / "t.yaml").write_bytes(CONTENT)
+    for _ in range(5):
+        assert lookup.scenario_in_git(repo / "scenarios" / "s.yaml", CONTENT).status == COMMITTED
+        assert lookup.scenario_in_git(repo / "scenarios" / "t.yaml", CONTENT).status == UNTRACKED
+    assert len(calls) == 3  # work tree?, HEAD, the folder's blobs: once for ten answers

@@ -36,6 +36,7 @@ from peak_trade.harness.evidence import (
 from peak_trade.harness.expectations import format_failure
 from peak_trade.harness.loader import load_scenario_text
 from peak_trade.harness.model import build_scenario
+from peak_trade.harness.reproducibility import GitLookup
 from peak_trade.harness.snapshot import snapshot_path
 from peak_trade.harness.validate import load_schema, validate_document
 from peak_trade.harness.verdict import Verdict, evaluate
@@ -81,10 +82,11 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     total = len(loaded.scenarios)
     id_width = max(len(s.id) for s in loaded.scenarios)
     summary: list[tuple[str, str, str, int, int]] = []
+    git = GitLookup()  # each folder's repository asked once for the whole run
     for number, scenario in enumerate(loaded.scenarios, start=1):
         audit_file = None if audit_dir is None else audit_dir / f"{scenario.id}.jsonl"
         verdict = evaluate(scenario, snapshot_dir=args.snapshot_dir, audit_file=audit_file)
-        evidence, removed = _settle_evidence(verdict, args)
+        evidence, removed = _settle_evidence(verdict, args, git)
         redact = build_redactor(scenario.config).redact_text
         result = verdict.result
         keep_digests(result.head, result.head[:12])
@@ -165,7 +167,9 @@ def writable_folder(path: Path, what: str, *, may_create: bool = False) -> None:
     raise PathProblem(f"cannot {what} {display_path(path)}: no folder to create it in")
 
 
-def _settle_evidence(verdict: Verdict, args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+def _settle_evidence(
+    verdict: Verdict, args: argparse.Namespace, git: GitLookup
+) -> tuple[Path | None, Path | None]:
     """(evidence written, stale evidence removed): a pass writes evidence; a failure removes
     today's PASS evidence for the scenario, which would now be misleading."""
     scenario = verdict.scenario
@@ -180,6 +184,7 @@ def _settle_evidence(verdict: Verdict, args: argparse.Namespace) -> tuple[Path |
                 operator=args.operator,
                 command=command,
                 snapshot_name=snapshot,
+                git=git,
             )
         except OSError as exc:
             raise PathProblem.wrap("write evidence into", evidence_dir, exc) from None

@@ -40,8 +40,8 @@ from peak_trade.harness.model import Scenario
 from peak_trade.harness.reproducibility import (
     STATUSES,
     GitFacts,
+    GitLookup,
     reproducibility_line,
-    scenario_in_git,
 )
 from peak_trade.harness.signoff import signoff_lines
 from peak_trade.harness.snapshot import SNAPSHOT_SUFFIX
@@ -514,10 +514,11 @@ def differing_digests(
     ]
 
 
-def scenario_git(scenario: Scenario) -> GitFacts:
-    """Where the scenario file that was run stands in its git repository. Its bytes are read
-    again (bounded, a regular file only) and taken for the bytes run only when they hash to the
-    digest the run recorded: a file changed since is not the file that was run."""
+def scenario_git(scenario: Scenario, lookup: GitLookup | None = None) -> GitFacts:
+    """Where the scenario file that was run stands in its git repository (asked through
+    `lookup`, shared by a run of many scenarios). Its bytes are read again (bounded, a regular
+    file only) and taken for the bytes run only when they hash to the digest the run recorded:
+    a file changed since is not the file that was run."""
     secrets = [v for v in scenario.config.secrets.values() if isinstance(v, str)]
     try:
         raw: bytes | None = read_regular(scenario.path, MAX_SCENARIO_BYTES)
@@ -525,7 +526,7 @@ def scenario_git(scenario: Scenario) -> GitFacts:
         raw = None
     if raw is not None and scenario_digest(raw, secrets) != scenario.sha256:
         raw = None
-    return scenario_in_git(Path(scenario.path), raw)
+    return (lookup or GitLookup()).scenario_in_git(Path(scenario.path), raw)
 
 
 def platform_name() -> str:
@@ -539,20 +540,22 @@ def write_evidence(
     operator: str | None,
     command: str,
     snapshot_name: str | None = None,
+    git: GitLookup | None = None,
 ) -> Path:
-    """Render and atomically write the evidence of a passing verdict; returns its path."""
+    """Render and atomically write the evidence of a passing verdict; returns its path. `git`
+    is the lookup a run of many scenarios shares (one is made when none is given)."""
     if not verdict.passed:
         raise ValueError("Evidence is written for a passing verdict only.")
     date = today()
-    git = scenario_git(verdict.scenario)
+    where = scenario_git(verdict.scenario, git)
     text = render_evidence(
         verdict,
         operator=operator,
         date=date,
         command=command,
         version=__version__,
-        git_commit=git.commit,
-        scenario_in_git=git.status,
+        git_commit=where.commit,
+        scenario_in_git=where.status,
         python=platform_module.python_version(),
         platform=platform_name(),
         snapshot_name=snapshot_name,

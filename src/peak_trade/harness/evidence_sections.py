@@ -11,8 +11,8 @@ Every list is bounded: at most `MAX_ROWS` rows, and a line that counts the rest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal
 
 from peak_trade.execution.live.redaction import REDACTED
 from peak_trade.harness.expectations import Mismatch
@@ -100,9 +100,12 @@ def description(text: str, redact: Redact) -> list[str]:
 
 
 def _no_block_start(text: str) -> str:
-    """A paragraph that cannot open a heading, list or quote of its own."""
-    if text[:1] in "#+-=>" or text[:1].isdigit():
-        return "\\" + text if not text[:1].isdigit() else text.replace(".", "\\.", 1)
+    """A paragraph that cannot open a heading, list, quote or rule of its own."""
+    if text[:1] in "#+-=>*_":
+        return "\\" + text
+    number = re.match(r"[0-9]+([.)])", text)
+    if number:  # "1. x" or "1) x" would open a numbered list
+        return text[: number.end() - 1] + "\\" + text[number.end() - 1 :]
     return text
 
 
@@ -417,12 +420,6 @@ def reconciliation(facts: AuditFacts, redact: Redact) -> list[str]:
             "",
         ]
     return lines
-
-
-def order_details(orders: Iterable[tuple[str, str, str, Decimal, str]]) -> dict[str, str]:
-    """id -> "buy 100 AAPL (limit)" for the sequence diagram, from (id, side, symbol, qty,
-    type) of the run's orders."""
-    return {cid: f"{side} {qty} {symbol} {kind}".strip() for cid, side, symbol, qty, kind in orders}
 
 
 def summary(facts: AuditFacts) -> list[str]:

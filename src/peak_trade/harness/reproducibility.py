@@ -1,15 +1,18 @@
 """Whether the scenario file that was run is committed, unchanged, at the commit the evidence names.
 
-`scenario_in_git` is the imperative edge (git plumbing, each call bounded by a timeout): the
-scenario's own repository is asked for HEAD, for the blob HEAD holds at the scenario's path, and
-for the blob id of the bytes that were run (`git hash-object --no-filters`, so no filter or line
-ending conversion hides a difference). `reproducibility_line` is the pure sentence the evidence
-prints. No blob id is ever printed: the blob id of a file holding a secret would let anyone test
-guesses of that secret against it.
+`GitLookup` is the imperative edge (git plumbing, each call bounded by a timeout). For each
+folder it asks the repository once whether it is a work tree, for its HEAD commit and for the
+blobs that commit holds in that folder (`git ls-tree -z`); a file is committed unchanged when the
+blob id of the bytes that were run (the git object id of exactly those bytes: no filter or line
+ending conversion can hide a difference) is the one the commit holds at its path. A run of many
+scenarios shares one lookup, so it pays a few git calls per folder, not per scenario.
+`reproducibility_line` is the pure sentence the evidence prints. No blob id is ever printed: the
+blob id of a file holding a secret would let anyone test guesses of that secret against it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -35,22 +38,23 @@ class GitFacts:
     status: str  # one of STATUSES
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Folder:
+    status: str | None  # None: a work tree with `commit`; else why there is no commit to ask
+    commit: str | None = None
+    blobs: tuple[tuple[str, str], ...] = ()  # (file name, blob id) at `commit` in this folder
+
+
 class _NoGit(Exception):
     pass
 
 
-def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> tuple[int, str]:
-    """(exit code, stdout stripped) of `git args` in `cwd`; _NoGit when git cannot run."""
-    code, raw = _git_bytes(cwd, *args, stdin=stdin)
-    return code, raw.decode("utf-8", "replace").strip()
-
-
-def _git_bytes(cwd: Path, *args: str, stdin: bytes | None = None) -> tuple[int, bytes]:
+def _git(cwd: Path, *args: str) -> tuple[int, bytes]:
+    """(exit code, stdout) of `git args` in `cwd`; _NoGit when git cannot run."""
     try:
         done = subprocess.run(
             ["git", *args],
             cwd=cwd,
-            input=stdin,
             capture_output=True,
             timeout=GIT_TIMEOUT_SECONDS,
             check=False,
@@ -61,35 +65,81 @@ def _git_bytes(cwd: Path, *args: str, stdin: bytes | None = None) -> tuple[int, 
     return done.returncode, done.stdout
 
 
-def scenario_in_git(path: Path, raw: bytes | None, *, commit: str | None = None) -> GitFacts:
-    """Where the scenario file `path`, whose run read the bytes `raw` (None: they are not known,
-    e.g. the file no longer holds them), stands in its git repository: at HEAD, or at `commit`
-    (a verifier re-checking what evidence says; NO_COMMIT when the repository lacks it)."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace").strip()
+
+
+def blob_id(raw: bytes, commit: str) -> str:
+    """The git object id of a blob holding exactly `raw`, in the hash of `commit`'s repository
+    (SHA-1, or SHA-256 for a repository whose ids have 64 digits)."""
+    algorithm = hashlib.sha256 if len(commit) == 64 else hashlib.sha1
+    return algorithm(b"blob %d\0" % len(raw) + raw).hexdigest()
+
+
+class GitLookup:
+    """Where scenario files stand in their repositories; one per run of many scenarios (it keeps
+    what each folder's repository said, so a later commit in the same run is not seen)."""
+
+    def __init__(self) -> None:
+        self._folders: dict[tuple[str, str], _Folder] = {}
+
+    def scenario_in_git(
+        self, path: Path, raw: bytes | None, *, commit: str | None = None
+    ) -> GitFacts:
+        """Where the scenario file `path`, whose run read the bytes `raw` (None: they are not
+        known, e.g. the file no longer holds them), stands: at HEAD, or at `commit` (a verifier
+        re-checking what evidence says; NO_COMMIT when the repository lacks it)."""
+        path = Path(path)
+        folder = self._folder(path.parent if str(path.parent) else Path("."), commit)
+        if folder.status is not None:
+            return GitFacts(commit=None, status=folder.status)
+        assert folder.commit is not None
+        blob = dict(folder.blobs).get(path.name)
+        if blob is None:
+            return GitFacts(commit=folder.commit, status=UNTRACKED)
+        if raw is None or blob_id(raw, folder.commit) != blob:
+            return GitFacts(commit=folder.commit, status=MODIFIED)
+        return GitFacts(commit=folder.commit, status=COMMITTED)
+
+    def _folder(self, folder: Path, commit: str | None) -> _Folder:
+        key = (str(folder.absolute()), commit or "HEAD")
+        found = self._folders.get(key)
+        if found is None:
+            found = self._folders[key] = _ask(folder, commit)
+        return found
+
+
+def _ask(folder: Path, commit: str | None) -> _Folder:
     if not folder.is_dir():  # the file's folder is gone: no repository to ask
-        return GitFacts(commit=None, status=NO_REPOSITORY)
+        return _Folder(status=NO_REPOSITORY)
+    wanted = "HEAD" if commit is None else commit
+    if not (wanted == "HEAD" or _OBJECT_ID.fullmatch(wanted)):
+        return _Folder(status=NO_COMMIT)
     try:
         code, inside = _git(folder, "rev-parse", "--is-inside-work-tree")
-        if code != 0 or inside != "true":
-            return GitFacts(commit=None, status=NO_REPOSITORY)
-        wanted = "HEAD" if commit is None else commit
-        if not (wanted == "HEAD" or _OBJECT_ID.fullmatch(wanted)):
-            return GitFacts(commit=None, status=NO_COMMIT)
-        code, commit = _git(folder, "rev-parse", "--verify", "--quiet", f"{wanted}^{{commit}}")
-        if code != 0 or not _OBJECT_ID.fullmatch(commit):
-            return GitFacts(commit=None, status=NO_COMMIT)
-        code, blob = _git(folder, "rev-parse", "--verify", "--quiet", f"{commit}:./{path.name}")
-        if code != 0 or not _OBJECT_ID.fullmatch(blob):
-            return GitFacts(commit=commit, status=UNTRACKED)
-        if raw is None:
-            return GitFacts(commit=commit, status=MODIFIED)
-        code, ran = _git(folder, "hash-object", "--no-filters", "--stdin", stdin=raw)
+        if code != 0 or _text(inside) != "true":
+            return _Folder(status=NO_REPOSITORY)
+        code, out = _git(folder, "rev-parse", "--verify", "--quiet", f"{wanted}^{{commit}}")
+        found = _text(out)
+        if code != 0 or not _OBJECT_ID.fullmatch(found):
+            return _Folder(status=NO_COMMIT)
+        code, listing = _git(folder, "ls-tree", "-z", found, "--", ".")
     except _NoGit:
-        return GitFacts(commit=None, status=NO_GIT)
-    if code != 0 or not _OBJECT_ID.fullmatch(ran):
-        return GitFacts(commit=None, status=NO_GIT)
-    return GitFacts(commit=commit, status=COMMITTED if ran == blob else MODIFIED)
+        return _Folder(status=NO_GIT)
+    if code != 0:
+        return _Folder(status=NO_GIT)
+    blobs = []
+    for entry in listing.split(b"\0"):  # bounded by the folder's entries
+        head, tab, name = entry.partition(b"\t")
+        fields = head.split(b" ")
+        if tab and len(fields) == 3 and fields[1] == b"blob" and b"/" not in name:
+            blobs.append((name.decode("utf-8", "surrogateescape"), fields[2].decode("ascii")))
+    return _Folder(status=None, commit=found, blobs=tuple(blobs))
+
+
+def scenario_in_git(path: Path, raw: bytes | None, *, commit: str | None = None) -> GitFacts:
+    """`GitLookup.scenario_in_git` with a lookup of its own (nothing kept between calls)."""
+    return GitLookup().scenario_in_git(path, raw, commit=commit)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,18 +159,18 @@ def file_at_commit(path: Path, commit: str, *, max_bytes: int) -> CommittedFile:
         return CommittedFile(status=NO_COMMIT)
     try:
         code, inside = _git(folder, "rev-parse", "--is-inside-work-tree")
-        if code != 0 or inside != "true":
+        if code != 0 or _text(inside) != "true":
             return CommittedFile(status=NO_REPOSITORY)
         code, _ = _git(folder, "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}")
         if code != 0:
             return CommittedFile(status=NO_COMMIT)
         spec = f"{commit}:./{path.name}"
         code, size = _git(folder, "cat-file", "-s", spec)
-        if code != 0 or not size.isdigit():
+        if code != 0 or not _text(size).isdigit():
             return CommittedFile(status=UNTRACKED)
-        if int(size) > max_bytes:  # no scenario is this large: not the file that ran
+        if int(_text(size)) > max_bytes:  # no scenario is this large: not the file that ran
             return CommittedFile(status=MODIFIED)
-        code, content = _git_bytes(folder, "cat-file", "blob", spec)
+        code, content = _git(folder, "cat-file", "blob", spec)
     except _NoGit:
         return CommittedFile(status=NO_GIT)
     if code != 0:
