@@ -241,3 +241,45 @@ def test_the_documented_bounds_are_the_enforced_ones() -> None:
         assert str(figure) in records
     assert f"{wm.RECORD_BYTES:,} bytes + {wm.TEXTS_PER_RECORD} x the longest" in section
     assert f"+ {wm.ECHO_FACTOR} x the size of the file" in section
+
+
+_RETRY_STORM = """\
+# yaml-language-server: $schema=../schemas/scenario.schema.json
+id: retry_storm
+title: every request fails transiently, forever
+config:
+  allowlist: [AAPL]
+  max_steps: 40
+  retry: {{max_attempts: {attempts}, backoff: fixed, backoff_steps: 1, budget_retries: 1000}}
+  rails: {{unbounded: true}}
+broker:
+  reference_prices: {{AAPL: "100"}}
+  default: [ack]
+  request_faults:
+    - {{requests: [submit], answers: [{{timeout: {{reached: true}}}}, gateway_busy]}}
+    - {{answer: rate_limited}}
+steps:
+{steps}
+"""
+
+
+@pytest.mark.parametrize("attempts", [1, 3, 10])
+def test_a_retry_storm_stays_within_its_estimate(attempts: int) -> None:
+    """Every request of every kind fails (the first submits after reaching the broker): the
+    retries, give-ups, fate queries and their own retries stay within the work model's charge."""
+    entries = [
+        f'  - submit: {{id: o-{i}, symbol: AAPL, side: buy, qty: "1"}}\n'
+        f"    cancel: o-{i - 1}\n"
+        f"    status_request: o-{i - 1}"
+        if i > 1
+        else '  - submit: {id: o-1, symbol: AAPL, side: buy, qty: "1"}'
+        for i in range(1, 9)
+    ]
+    steps = "\n".join([*entries, "  - stop: end", "  - {}", "  - {}"])
+    text = _RETRY_STORM.format(attempts=attempts, steps=steps) + "expect: {}\n"
+    scenario = build(text)
+    work = estimate(text)
+    assert_within(scenario, work)
+    lines = run_scenario(scenario).audit_lines
+    assert any('"type":"request_retried"' in line for line in lines) == (attempts > 1)
+    assert any('"type":"fate_query_sent"' in line for line in lines)

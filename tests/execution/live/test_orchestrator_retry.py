@@ -186,3 +186,45 @@ def test_the_config_record_names_retry_only_when_given(make_session):
     given = make_session(retry={"max_attempts": 2})
     given.orchestrator.preflight()
     assert _payloads(given, "session_opened")[0]["config"]["retry"] == {"max_attempts": 2}
+
+
+def test_a_stop_sends_no_second_cancel_while_one_waits_for_its_retry(make_session):
+    intents = ScriptedIntents()
+    submit(intents, 1, order())
+    intents.add(2, CancelIntent(client_order_id="o-1"))
+    broker = _mock(
+        [{"requests": ["cancel"], "answers": [{"rate_limited": {"retry_after": 3}}]}],
+        default=["ack"],
+    )
+    session = make_session(broker=broker, intents=intents)
+    _run(session, 2)
+    session.orchestrator.request_stop("end")  # the cancel of o-1 waits for step 5
+    _run_more(session, 4)
+    cancels = [c for _, c in broker.commands if type(c).__name__ == "CancelOrder"]
+    assert len(cancels) == 2  # the failed attempt and its retry: no third from the stop
+    assert [p["attempt"] for p in _payloads(session, "request_retried")] == [2]
+    assert session.orchestrator.state.value == "STOPPED"
+
+
+def test_a_retry_counts_as_a_message_for_the_message_rails(make_session):
+    intents = ScriptedIntents()
+    submit(intents, 1, order("o-1"))
+    submit(intents, 2, order("o-2"))  # step 2: o-1's retry already took the step's message
+    broker = _mock([{"order": "o-1", "answers": ["gateway_busy"]}])
+    session = make_session(
+        broker=broker,
+        intents=intents,
+        retry={"backoff": "fixed"},
+        rails={"unbounded": True, "max_messages_per_step": 1},
+    )
+    _run(session, 2)
+    assert [p["client_order_id"] for p in _payloads(session, "request_retried")] == ["o-1"]
+    (refused,) = _payloads(session, "order_refused")
+    assert (refused["client_order_id"], refused["rule"]) == ("o-2", "max_messages_per_step")
+
+
+def _run_more(session, steps: int) -> None:
+    for _ in range(steps):
+        if session.orchestrator.state.value == "STOPPED":
+            break
+        session.orchestrator.step()
