@@ -44,6 +44,7 @@ from peak_trade.execution.live.checks import (
     run_runtime_checks,
 )
 from peak_trade.execution.live.config import HARD_MAX_STEPS, SessionConfig
+from peak_trade.execution.live.drain import DrainFacts, DrainVerdict, decide_drain
 from peak_trade.execution.live.errors import (
     AuditSealFailed,
     IllegalOperation,
@@ -66,7 +67,7 @@ from peak_trade.execution.live.pretrade import PreTradeGate
 from peak_trade.execution.live.rails import RailRejection
 from peak_trade.execution.live.rails_config import RailsConfig
 from peak_trade.execution.live.reconcile_pass import needs_snapshot, reconciliation_pass
-from peak_trade.execution.live.reconciler import ReconcileState
+from peak_trade.execution.live.reconciler import DifferenceKind, ReconcileState
 from peak_trade.execution.live.reconciler_config import ReconcilerConfig
 from peak_trade.execution.live.retry_config import RetryConfig
 from peak_trade.execution.live.retry_desk import RetryDesk
@@ -155,6 +156,7 @@ class LiveSessionOrchestrator(RetryShell):
         self._retry = RetryDesk()
         self._retry_escalations: list[str] = []  # fates unknown this step: broker_state_known
         self._fate_cancels: list[str] = []  # given-up orders found working, to cancel
+        self._drain_cancels: set[str] = set()  # broker-only orders the drain asked to cancel
         self._summary: dict[str, object] | None = None
         self._audit_open_failures: tuple[tuple[str, str], ...] | None = None
         self._closed = False
@@ -294,19 +296,15 @@ class LiveSessionOrchestrator(RetryShell):
         breaches.extend(self._reconcile(step))
         self._reset_step_problems()
         if state is S.STOPPING and not breaches:
-            if not self._book.open_orders:
+            decision = decide_drain(self._drain_facts(step))
+            if decision.verdict is DrainVerdict.DRAINED:
                 self._fire(Trigger.DRAINED)
                 self._write_summary()
                 return
-            if step - self._drain_started >= self._drain_steps:
-                still_open = ", ".join(self._book.open_orders)
-                breaches.append(
-                    Breach(
-                        invariant="drain_within_bound",
-                        detail=f"orders still open after {self._drain_steps} drain step(s): "
-                        f"{still_open}",
-                    )
-                )
+            if decision.verdict is DrainVerdict.ESCALATE:
+                breaches.append(Breach(invariant="drain_within_bound", detail=decision.detail))
+            else:
+                self._cancel_broker_only_orders()
         if breaches:
             self._breach(breaches)
         elif state is S.DRYRUN_ACTIVE and step >= self._max_steps:
@@ -483,9 +481,55 @@ class LiveSessionOrchestrator(RetryShell):
         for client_order_id in list(self._book.open_orders):  # bounded by the open orders
             if client_order_id not in self._cancel_sent_steps:
                 self._cancel_order(client_order_id, reason)
-        if state is S.STOPPING and not self._book.open_orders:
-            self._fire(Trigger.DRAINED)
-            self._write_summary()
+        if state is S.STOPPING:
+            self._drain_cancels.clear()  # a new drain (or the operator's) asks again
+            if decide_drain(self._drain_facts(self._step)).verdict is DrainVerdict.DRAINED:
+                self._fire(Trigger.DRAINED)
+                self._write_summary()
+            else:
+                self._cancel_broker_only_orders()
+
+    def _drain_facts(self, step: int) -> DrainFacts:
+        """The session's facts the drain decision reads (drain.py decides)."""
+        first_seen = self._reconcile_state.first_seen
+        retry = self._retry
+        in_flight: tuple[str, ...] = ()
+        if retry:
+            in_flight = tuple(f"{request} {cid}" for request, cid in retry.pending) + tuple(
+                f"{q.given_up.value} {q.client_order_id} (fate query)" for q in retry.fates.values()
+            )
+        return DrainFacts(
+            open_orders=tuple(self._book.open_orders),
+            pending_differences=tuple(f"{kind.value} {key}" for kind, key in first_seen)
+            if first_seen
+            else (),
+            requests_in_flight=in_flight,
+            steps_drained=step - self._drain_started,
+            drain_steps=self._drain_steps,
+        )
+
+    def _cancel_broker_only_orders(self) -> None:
+        """Cancel what the broker works that the session does not hold open (the reconciler saw
+        it in the snapshot: a bust reopened it, or a report never arrived). Once per drain."""
+        first_seen = self._reconcile_state.first_seen
+        if not first_seen or self._gateway.severed is not None:
+            return
+        for kind, key in list(first_seen):  # bounded by the pending differences
+            if kind is not DifferenceKind.ORDER_UNKNOWN_TO_SESSION or key in self._drain_cancels:
+                continue
+            self._drain_cancels.add(key)
+            self._guard_mock("cancel", key)
+            self._gate.message(self._step)
+            self._record(
+                "cancel_requested",
+                {"client_order_id": key, "reason": "working at the broker, not open in the book"},
+            )
+            try:
+                self._gateway.cancel(CancelOrder(client_order_id=key), self._step)
+            except BrokerSevered as exc:
+                self._severed(exc)
+            except Exception as exc:
+                self._call_failures.append(f"cancel {key} raised {type(exc).__name__}: {exc}")
 
     def _kill_switch_engaged(
         self,
@@ -609,7 +653,8 @@ class LiveSessionOrchestrator(RetryShell):
 
     def _reconcile(self, step: int) -> list[Breach]:
         """Carry out one reconciliation pass (decided by `reconcile_pass`, a pure function)."""
-        if not needs_snapshot(self._reconciler, step):
+        draining = self._state is S.STOPPING  # the drain's verdict needs a current comparison
+        if not draining and not needs_snapshot(self._reconciler, step):
             return []
         try:
             snapshot = self._gateway.snapshot(step)
@@ -637,6 +682,7 @@ class LiveSessionOrchestrator(RetryShell):
             snapshot=snapshot,
             step=step,
             cash=self._cash(),
+            due=draining or None,
         )
         self._reconcile_state = effects.state
         for type_, payload in effects.records:

@@ -15,7 +15,8 @@ A session is rehearsed in one direction only:
   is terminal (a failed session is never retried in place; build a new one).
 - START begins the bounded dry run. STOP_REQUESTED (graceful) and CANCEL (safe stop) both lead to
   STOPPING, which cancels every open order and drains reports for a bounded number of steps;
-  DRAINED ends in STOPPED.
+  DRAINED ends in STOPPED only when nothing is outstanding (drain.py: no open order, no pending
+  reconciliation difference, no request in flight); a drain that runs out of steps is a BREACH.
 - BREACH (a runtime check failed, or a check itself raised: the session never fails open) moves a
   running or stopping session to ERROR_REQUIRES_OPERATOR. Only an operator's ACKNOWLEDGE leaves it,
   into STOPPING: an error never resumes trading.
