@@ -157,6 +157,7 @@ class LiveSessionOrchestrator(RetryShell):
         self._retry_escalations: list[str] = []  # fates unknown this step: broker_state_known
         self._fate_cancels: list[str] = []  # given-up orders found working, to cancel
         self._drain_cancels: set[str] = set()  # broker-only orders the drain asked to cancel
+        self._compared_step = -1  # the last step whose reconciliation compared the books
         self._summary: dict[str, object] | None = None
         self._audit_open_failures: tuple[tuple[str, str], ...] | None = None
         self._closed = False
@@ -483,6 +484,10 @@ class LiveSessionOrchestrator(RetryShell):
                 self._cancel_order(client_order_id, reason)
         if state is S.STOPPING:
             self._drain_cancels.clear()  # a new drain (or the operator's) asks again
+            if self._compared_step != self._step and self._step:
+                # No comparison at this step (the error's steps make none): compare now, so that
+                # "nothing pending" is current; an escalation breaches at the next drain step.
+                self._reconcile(self._step, force=True)
             if decide_drain(self._drain_facts(self._step)).verdict is DrainVerdict.DRAINED:
                 self._fire(Trigger.DRAINED)
                 self._write_summary()
@@ -651,9 +656,10 @@ class LiveSessionOrchestrator(RetryShell):
             self._gate.observe_prices(prices, step)
             self._record("reference_prices", {s: str(p) for s, p in sorted(prices.items())})
 
-    def _reconcile(self, step: int) -> list[Breach]:
+    def _reconcile(self, step: int, *, force: bool = False) -> list[Breach]:
         """Carry out one reconciliation pass (decided by `reconcile_pass`, a pure function)."""
-        draining = self._state is S.STOPPING  # the drain's verdict needs a current comparison
+        # the drain's verdict needs a current comparison
+        draining = force or self._state is S.STOPPING
         if not draining and not needs_snapshot(self._reconciler, step):
             return []
         try:
@@ -685,6 +691,8 @@ class LiveSessionOrchestrator(RetryShell):
             due=draining or None,
         )
         self._reconcile_state = effects.state
+        if draining or self._reconciler.is_due(step):
+            self._compared_step = step
         for type_, payload in effects.records:
             self._record(type_, payload)
         for client_order_id, status in effects.closes:
