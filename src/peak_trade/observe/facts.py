@@ -101,8 +101,9 @@ MAX_COUNTER_KEYS = 256  # distinct keys per counter; a forged trail cannot grow 
 CLOSED_ORDERS_KEPT = 10_000
 OTHER = "other"  # the key that counts everything past MAX_COUNTER_KEYS
 
-# Retry attempts the session audits; none yet (the retry records arrive with config.retry).
-RETRY_RECORD_TYPES: frozenset[str] = frozenset()
+# Retry attempts the session audits: one request_retried per request sent again
+# (execution/live/retry_shell.py); the failure before it and a give-up are not attempts.
+RETRY_RECORD_TYPES: frozenset[str] = frozenset({"request_retried"})
 
 _OUTBOUND = {
     "order_submitted": "submit",
@@ -129,7 +130,10 @@ _RECONCILING_STATES = frozenset({"DRYRUN_ACTIVE", "STOPPING"})
 # The session's own stop at its step bound (orchestrator: f"step bound {n} reached"): not an
 # operator's action.
 _AUTO_STOP = re.compile(r"step bound \d+ reached")
-_DIFFERENCE = re.compile(r"([a-z_]+) (.*?): ours ")
+# One escalated difference of a book_matches_broker detail, "kind key: ours X, broker Y (for N
+# step(s))", joined by "; " (reconcile_pass.py). Anchored at the start or a separator: unanchored,
+# a word inside one difference's text ("broker cum_qty=40 ...") read as the next one's kind.
+_DIFFERENCE = re.compile(r"(?:^|; )([a-z_]+) (.*?): ours ")
 
 T = TypeVar("T")
 
@@ -330,6 +334,7 @@ class AuditFacts:
     counts: Counts
     chain: ChainFacts
     problems: tuple[str, ...] = ()  # records the fold could not read (a forged or odd trail)
+    last_kill_switch: KillSwitchEvent | None = None  # the last engage or re-arm, kept or not
 
     @property
     def first_breach(self) -> BreachFact | None:
@@ -449,6 +454,7 @@ class _Fold:
         self.actions: _List[OperatorAction] = _List(limit)
         self.kill: _List[KillSwitchEvent] = _List(limit)
         self.kill_engaged = False
+        self.last_kill: KillSwitchEvent | None = None
         self.reconciliation: _List[ReconcileFinding] = _List(limit)
         self.refused_ops: _List[RefusedOperation] = _List(limit)
         self.summary: Mapping[str, Any] | None = None
@@ -592,6 +598,7 @@ class _Fold:
             counts=counts,
             chain=chain,
             problems=tuple(self.problems),
+            last_kill_switch=self.last_kill,
         )
 
     def _book(self) -> tuple[tuple[str, ...], tuple[tuple[str, Decimal], ...] | None, str]:
@@ -848,19 +855,19 @@ def _on_engaged(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, An
     scope_text = f"{scope.get('tag')}={scope.get('value')}" if isinstance(scope, Mapping) else None
     source, reason = _text(p.get("source")), _text(p.get("reason"))
     rail = _text(p.get("rule"))
-    fold.kill.add(
-        KillSwitchEvent(
-            step=step,
-            event="engaged",
-            source=source,
-            reason=reason,
-            rail=rail,
-            limit=_text(p.get("limit")),
-            observed=_text(p.get("observed")),
-            scope=scope_text,
-            already_engaged=already,
-        )
+    event = KillSwitchEvent(
+        step=step,
+        event="engaged",
+        source=source,
+        reason=reason,
+        rail=rail,
+        limit=_text(p.get("limit")),
+        observed=_text(p.get("observed")),
+        scope=scope_text,
+        already_engaged=already,
     )
+    fold.kill.add(event)
+    fold.last_kill = event
     if not already:
         fold.n["kill_switch_engagements"] += 1
     if scope is None:
@@ -877,16 +884,16 @@ def _on_rearmed(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, An
     operator, note = _text(p.get("operator")), _text(p.get("note"))
     scope = p.get("scope")
     scope_text = f"{scope.get('tag')}={scope.get('value')}" if isinstance(scope, Mapping) else None
-    fold.kill.add(
-        KillSwitchEvent(
-            step=step,
-            event="rearmed",
-            source="operator",
-            reason=note,
-            operator=operator,
-            scope=scope_text,
-        )
+    event = KillSwitchEvent(
+        step=step,
+        event="rearmed",
+        source="operator",
+        reason=note,
+        operator=operator,
+        scope=scope_text,
     )
+    fold.kill.add(event)
+    fold.last_kill = event
     fold.n["kill_switch_rearms"] += 1
     if scope is None:
         fold.kill_engaged = False
