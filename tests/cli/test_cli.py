@@ -210,6 +210,7 @@ def test_run_pass_writes_a_verifiable_audit_file_and_evidence(tree, capsys):
         lines[0],
     )
     assert f"    audit: build/audit/{HAPPY_ID}.jsonl" in lines
+    assert f"    metrics: build/audit/{HAPPY_ID}.prom" in lines
     assert f"    evidence: {HAPPY_EVIDENCE}" in lines
     assert lines[-1] == "1 passed, 0 failed"
     assert lines[-3].split() == ["ID", "VERDICT", "FINAL", "STATE", "STEPS", "RECORDS"]
@@ -290,9 +291,11 @@ def test_run_json_prints_one_object_per_scenario(tree, capsys):
             "audit_head",
             "evidence",
             "audit_file",
+            "metrics_file",
             "mismatches",
         ]
         assert row["audit_file"] == f"a/{row['id']}.jsonl"
+        assert row["metrics_file"] == f"a/{row['id']}.prom"
         assert verify_file(Path(row["audit_file"])).head == row["audit_head"]
     happy, _, third = rows
     assert happy["passed"] is True

@@ -28,6 +28,7 @@ RUN_KEYS = VALIDATE_KEYS | {
     "audit_head",
     "evidence",
     "audit_file",
+    "metrics_file",
     "mismatches",
 }
 MISMATCH_KEYS = {"key", "expected", "actual", "detail", "text"}

@@ -176,6 +176,20 @@ def _report(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=_lazy("report_cmds", "cmd_report"))
 
 
+def _metrics(parser: argparse.ArgumentParser) -> None:
+    from peak_trade.cli.observe_cmds import configure_metrics  # argparse only
+
+    configure_metrics(parser)
+    parser.set_defaults(handler=_lazy("observe_cmds", "cmd_metrics"))
+
+
+def _session_status(parser: argparse.ArgumentParser) -> None:
+    from peak_trade.cli.observe_cmds import configure_status  # argparse only
+
+    configure_status(parser)
+    parser.set_defaults(handler=_lazy("observe_cmds", "cmd_status"))
+
+
 def _explore(parser: argparse.ArgumentParser) -> None:
     from peak_trade.cli.explore_cmds import configure  # argparse only: the engine loads later
 
@@ -211,6 +225,11 @@ _COMMANDS: dict[str, tuple[str, dict[str, tuple[str, _Configure]] | _Configure]]
             )
         },
     ),
+    "session": (
+        "watch-only views of a session's audit trail",
+        {"status": ("show a session's status from its audit trail (only reads)", _session_status)},
+    ),
+    "metrics": ("print or write the order-lifecycle metrics of an audit trail", _metrics),
     "explore": ("inject broker faults around scenarios and check the safety properties", _explore),
     "config": ("print the resolved [tool.peak_trade] settings and where each came from", _config),
     "schema": ("print or write the scenario JSON Schema (for editors)", _schema),

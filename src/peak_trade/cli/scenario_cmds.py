@@ -86,6 +86,7 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     for number, scenario in enumerate(loaded.scenarios, start=1):
         audit_file = None if audit_dir is None else audit_dir / f"{scenario.id}.jsonl"
         verdict = evaluate(scenario, snapshot_dir=args.snapshot_dir, audit_file=audit_file)
+        metrics_file = None if audit_file is None else write_metrics_beside(audit_file)
         evidence, removed = _settle_evidence(verdict, args, git)
         redact = build_redactor(scenario.config).redact_text
         result = verdict.result
@@ -105,6 +106,7 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
                 "audit_head": result.head,
                 "evidence": None if evidence is None else display_path(evidence),
                 "audit_file": None if audit_file is None else display_path(audit_file),
+                "metrics_file": None if metrics_file is None else display_path(metrics_file),
             }
             # Values redacted before JSON escapes them; out() screens the escaped line again.
             record = {k: screened(v) if isinstance(v, str) else v for k, v in record.items()}
@@ -126,6 +128,8 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
                 out(f"    {line}")
         if audit_file is not None:
             out(f"    audit: {display_path(audit_file)}")
+        if metrics_file is not None:
+            out(f"    metrics: {display_path(metrics_file)}")
         if evidence is not None:
             out(f"    evidence: {display_path(evidence)}")
         if removed is not None:
@@ -148,7 +152,24 @@ NOT_RUN = (
     "audit_head",
     "evidence",
     "audit_file",
+    "metrics_file",
 )
+
+
+def write_metrics_beside(audit_file: Path) -> Path:
+    """Write the trail's metrics to `<id>.prom` beside `<id>.jsonl`, in the text format that
+    node-exporter's textfile collector reads (observe/metrics.py), derived from the file as
+    written: `peak-trade metrics <id>.jsonl --output <id>.prom` writes the same bytes."""
+    from peak_trade.observe.facts import read_facts
+    from peak_trade.observe.metrics import TEXT, render, write_textfile
+
+    path = audit_file.with_suffix(".prom")
+    try:
+        facts = read_facts(audit_file)
+        write_textfile(path, screened(render(facts, TEXT).decode("utf-8")).encode("utf-8"))
+    except OSError as exc:
+        raise PathProblem.wrap("write the metrics file", path, exc) from None
+    return path
 
 
 def writable_folder(path: Path, what: str, *, may_create: bool = False) -> None:
