@@ -161,3 +161,21 @@ def test_metrics_refuses_an_output_folder_before_reading(audit: Path, tmp_path, 
     code, _, err = cli(capsys, "metrics", trail, "--output", str(missing))
     assert code == 2
     assert "does not exist" in err
+
+
+def test_a_run_writes_no_metrics_for_a_trail_that_is_no_longer_its_own(
+    audit: Path, tmp_path: Path
+) -> None:
+    from peak_trade.cli.scenario_cmds import write_metrics_beside
+
+    trail = tmp_path / "happy_path_full_fills.jsonl"
+    for name in (trail.name, f"{trail.name}.seal"):
+        (tmp_path / name).write_bytes((audit / name).read_bytes())
+    assert write_metrics_beside(trail, "0" * 64) is None  # another run's trail by now
+    assert not trail.with_suffix(".prom").exists()
+    head = json.loads(trail.read_bytes().splitlines()[-1])["hash"]
+    assert write_metrics_beside(trail, head) == trail.with_suffix(".prom")
+    assert (
+        trail.with_suffix(".prom").read_bytes()
+        == (audit / "happy_path_full_fills.prom").read_bytes()
+    )

@@ -87,8 +87,9 @@ def test_every_scenario_is_byte_identical_across_processes_and_hash_seeds(tmp_pa
     assert len(rows_a) == len(paths), "every scenario reports one JSON line"
     assert code_a == code_b
     assert without_dirs(rows_a, out_a) == without_dirs(rows_b, out_b)
-    # Audit trails and seals: every scenario has both, byte for byte the same in both runs.
-    assert len(audit_a) == 2 * len(paths)
+    # Audit trails, seals and metrics: every scenario has all three, byte for byte the same in
+    # both runs.
+    assert len(audit_a) == 3 * len(paths)
     assert audit_a.keys() == audit_b.keys()
     differing = [name for name in audit_a if audit_a[name] != audit_b[name]]
     assert not differing, f"audit files differ between hash seeds: {differing}"

@@ -32,6 +32,8 @@ from peak_trade.execution.live.session import build_session
 from peak_trade.harness.audit_lock import AuditPathLock
 from peak_trade.harness.model import load_scenario
 from peak_trade.harness.verdict import evaluate
+from peak_trade.observe.facts import read_facts
+from peak_trade.observe.metrics import TEXT, render
 
 ROOT = Path(__file__).resolve().parents[2]
 HAPPY = ROOT / "scenarios" / "happy_path_full_fills.yaml"
@@ -111,7 +113,10 @@ def test_concurrent_runs_never_interleave_or_lose_a_trail(tmp_path: Path) -> Non
     assert sorted(p.name for p in (tmp_path / "audit").iterdir()) == [
         "long_session.jsonl",
         "long_session.jsonl.seal",
+        "long_session.prom",
     ]
+    # The metrics beside it are that trail's, whichever run wrote them last.
+    assert trail.with_suffix(".prom").read_bytes() == render(read_facts(trail), TEXT)
 
 
 def test_an_audit_file_that_exists_is_never_opened_by_a_second_sink(tmp_path: Path) -> None:

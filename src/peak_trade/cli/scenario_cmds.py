@@ -86,7 +86,9 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     for number, scenario in enumerate(loaded.scenarios, start=1):
         audit_file = None if audit_dir is None else audit_dir / f"{scenario.id}.jsonl"
         verdict = evaluate(scenario, snapshot_dir=args.snapshot_dir, audit_file=audit_file)
-        metrics_file = None if audit_file is None else write_metrics_beside(audit_file)
+        metrics_file = None
+        if audit_file is not None:
+            metrics_file = write_metrics_beside(audit_file, verdict.result.head)
         evidence, removed = _settle_evidence(verdict, args, git)
         redact = build_redactor(scenario.config).redact_text
         result = verdict.result
@@ -156,16 +158,22 @@ NOT_RUN = (
 )
 
 
-def write_metrics_beside(audit_file: Path) -> Path:
+def write_metrics_beside(audit_file: Path, head: str) -> Path | None:
     """Write the trail's metrics to `<id>.prom` beside `<id>.jsonl`, in the text format that
     node-exporter's textfile collector reads (observe/metrics.py), derived from the file as
-    written: `peak-trade metrics <id>.jsonl --output <id>.prom` writes the same bytes."""
+    written: `peak-trade metrics <id>.jsonl --output <id>.prom` writes the same bytes.
+
+    Only while the file is still this run's trail (its chain ends in `head`): once the run has
+    released the audit path, another run may already be replacing it, and that run writes the
+    metrics of its own trail. None when nothing was written."""
     from peak_trade.observe.facts import read_facts
     from peak_trade.observe.metrics import TEXT, render, write_textfile
 
     path = audit_file.with_suffix(".prom")
     try:
         facts = read_facts(audit_file)
+        if facts.chain.head != head:
+            return None
         write_textfile(path, screened(render(facts, TEXT).decode("utf-8")).encode("utf-8"))
     except OSError as exc:
         raise PathProblem.wrap("write the metrics file", path, exc) from None
