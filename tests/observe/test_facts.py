@@ -335,3 +335,30 @@ def test_facts_agree_with_the_run(path: Path) -> None:
         assert list(cut.open_orders) == summary["open_orders"]
     if cut.positions is not None:
         assert {s: q for s, q in cut.positions if q} == held
+
+
+def test_messages_carry_side_symbol_qty_and_refusals_their_seq(audit_dir: Path) -> None:
+    _, facts, path = file_facts("rails/rail_max_order_qty.yaml", audit_dir)
+    by_seq = {r["seq"]: r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+    assert facts.messages.total > 0
+    for message in facts.messages:
+        payload = by_seq[message.seq]["payload"]
+        assert message.side == payload.get("side")
+        assert message.symbol == payload.get("symbol")
+        qty = payload.get("last_qty") if message.direction == "from_broker" else payload.get("qty")
+        assert message.qty == (qty if qty is not None else payload.get("new_qty"))
+    assert facts.refusals.total > 0
+    for refusal in facts.refusals:
+        assert by_seq[refusal.seq]["type"] == refusal.record
+        assert by_seq[refusal.seq]["payload"].get("rule") == refusal.rule
+
+
+def test_retries_and_the_last_kill_switch_event_are_kept(audit_dir: Path) -> None:
+    _, facts, path = file_facts("failure_matrix/fm_retry_attempts_exhausted.yaml", audit_dir)
+    trail = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    retried = sum(1 for r in trail if r["type"] == "request_retried")
+    assert facts.counts.retry_attempts == retried > 0
+    _, facts, _ = file_facts("rails/rail_max_drawdown.yaml", audit_dir)
+    assert facts.last_kill_switch is not None
+    assert facts.last_kill_switch == facts.kill_switch.items[-1]
+    assert facts.last_kill_switch.rail == "max_drawdown"

@@ -184,6 +184,9 @@ class Message:
     exec_type: str | None = None  # execution reports
     status: str | None = None  # execution reports: the order's status
     outcome: str | None = None  # execution reports: applied, duplicate, unknown_order, refused
+    side: str | None = None  # as recorded: a new order's, a resend's, a report's
+    symbol: str | None = None
+    qty: str | None = None  # the order's (new or resent), the amended (replace), or last_qty
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,6 +200,7 @@ class RefusalFact:
     limit: str | None
     observed: str | None
     detail: str | None
+    seq: int = 0  # the refusal record's own
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -711,6 +715,9 @@ def _on_outbound(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, A
             kind=kind,
             client_order_id=cid,
             other_order_id=other,
+            side=_text(p.get("side")),
+            symbol=_text(p.get("symbol")),
+            qty=_text(p.get("qty", p.get("new_qty"))),
         )
     )
     counter = {
@@ -740,6 +747,9 @@ def _on_report(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, Any
             exec_type=exec_type,
             status=status,
             outcome=outcome,
+            side=_text(p.get("side")),
+            symbol=_text(p.get("symbol")),
+            qty=_text(p.get("last_qty")),
         )
     )
     if outcome != "applied":
@@ -779,6 +789,7 @@ def _on_refusal(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, An
             limit=_text(p.get("limit")),
             observed=_text(p.get("observed")),
             detail=_text(p.get("detail")),
+            seq=_seq(r),
         )
     )
     if rule is not None:
