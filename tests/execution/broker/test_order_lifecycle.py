@@ -708,3 +708,89 @@ def test_property_accepted_sequences_keep_every_fix_invariant(
         # the standing executions add up to cum: a bust or correction moves both alike
         assert sum((e[1] for e in new.executions), D(0)) == new.cum_qty
         order = new
+
+
+# ----------------------------------------------------------------------------- what a refusal says
+# The refusal is the audit record of a breach (`execution_reports_sound`): its payload keys, its
+# values and its sentences are what an operator and `audit verify` read, so they are pinned whole.
+
+
+def test_a_refusal_payload_is_the_whole_record_with_every_value_as_text() -> None:
+    order = working(S.PARTIALLY_FILLED, 40, (40,))
+    bust = rpt(X.TRADE_CANCEL, S.PARTIALLY_FILLED, 10, 90, last=5, px=D("9.5"), exec_ref_id="o-1:e0")
+    verdict = judge(order, bust)
+    assert isinstance(verdict, Refusal)
+    assert verdict.to_payload() == {
+        "client_order_id": "o-1",
+        "exec_id": "o-1:9",
+        "exec_type": "trade_cancel",
+        "from_status": "partially_filled",
+        "to_status": "partially_filled",
+        "rules": ["bust_moves_cum"],
+        "problems": [
+            "trade_cancel of o-1:e0 (40) with last_qty 5: cum_qty 10, expected 0",
+        ],
+        "values": {
+            "order_qty": "100",
+            "cum_qty": "10",
+            "leaves_qty": "90",
+            "last_qty": "5",
+            "previous_cum_qty": "40",
+            "previous_order_qty": "100",
+            "last_px": "9.5",
+            "exec_ref_id": "o-1:e0",
+        },
+    }
+    assert verdict.rule == "bust_moves_cum"
+    assert verdict.detail == (
+        "o-1 o-1:9: trade_cancel partially_filled -> partially_filled refused: "
+        "trade_cancel of o-1:e0 (40) with last_qty 5: cum_qty 10, expected 0"
+    )
+
+
+def test_a_refusal_without_price_or_reference_leaves_both_out_of_its_values() -> None:
+    verdict = judge(NEW, rpt(X.NEW, S.NEW, 0, 50, qty=50))
+    assert isinstance(verdict, Refusal)
+    assert verdict.values == {
+        "order_qty": "50",
+        "cum_qty": "0",
+        "leaves_qty": "50",
+        "last_qty": "0",
+        "previous_cum_qty": "0",
+        "previous_order_qty": "100",
+    }
+
+
+def test_transition_problems_name_the_allowed_statuses_or_say_there_is_no_row() -> None:
+    wrong_status = judge(NEW, rpt(X.TRADE, S.NEW, 30, 70, last=30))
+    assert isinstance(wrong_status, Refusal)
+    assert wrong_status.problems[0] == (
+        "an order in status new takes a trade report only with status partially_filled or "
+        "filled; this one has new"
+    )
+    no_row = judge(closed(S.REJECTED, 0), rpt(X.TRADE, S.FILLED, 100, 0, last=100))
+    assert isinstance(no_row, Refusal)
+    assert no_row.problems[0] == "an order in status rejected takes no trade report"
+
+
+def test_is_overfill_needs_more_than_the_order_qty_a_real_trade_and_an_open_order() -> None:
+    honest = rpt(X.TRADE, S.FILLED, 120, -20, last=80)
+    assert is_overfill(PF, honest)
+    # exactly the order qty is a plain complete fill, not an overfill
+    assert not is_overfill(PF, rpt(X.TRADE, S.FILLED, 100, 0, last=60))
+    # a trade of nothing, or at no price, executes nothing
+    over = working(S.PENDING_CANCEL, 120, (120,))
+    assert not is_overfill(over, rpt(X.TRADE, S.PENDING_CANCEL, 120, -20, last=0, px=PX))
+    assert not is_overfill(PF, rpt(X.TRADE, S.FILLED, 120, -20, last=80, px=D(0)))
+    # a GTC order done for the day keeps its leaves, so it is open: an overfill of it is one
+    dormant_gtc = replace(working(S.DONE_FOR_DAY, 40, (40,)), time_in_force=TimeInForce.GTC)
+    assert is_overfill(dormant_gtc, honest)
+    # a DAY order done for the day is closed: nothing above its qty is an overfill of it
+    assert not is_overfill(closed(S.DONE_FOR_DAY, 40, (40,)), honest)
+
+
+def test_mermaid_diagram_is_the_edges_then_the_final_states_one_per_line() -> None:
+    diagram = mermaid_diagram()
+    assert diagram.endswith("\n    done_for_day --> [*]\n")
+    assert not diagram.endswith("\n\n")
+    assert "XX" not in diagram
