@@ -717,7 +717,9 @@ def test_property_accepted_sequences_keep_every_fix_invariant(
 
 def test_a_refusal_payload_is_the_whole_record_with_every_value_as_text() -> None:
     order = working(S.PARTIALLY_FILLED, 40, (40,))
-    bust = rpt(X.TRADE_CANCEL, S.PARTIALLY_FILLED, 10, 90, last=5, px=D("9.5"), exec_ref_id="o-1:e0")
+    bust = rpt(
+        X.TRADE_CANCEL, S.PARTIALLY_FILLED, 10, 90, last=5, px=D("9.5"), exec_ref_id="o-1:e0"
+    )
     verdict = judge(order, bust)
     assert isinstance(verdict, Refusal)
     assert verdict.to_payload() == {
@@ -794,3 +796,123 @@ def test_mermaid_diagram_is_the_edges_then_the_final_states_one_per_line() -> No
     assert diagram.endswith("\n    done_for_day --> [*]\n")
     assert not diagram.endswith("\n\n")
     assert "XX" not in diagram
+
+
+# ----------------------------------------------------------------------------- edges of each rule
+# Each report sits on the boundary of one rule (a zero that must be positive, a cum one past its
+# range, leaves of the wrong sign). judge's fast path and explain must both refuse it, naming the
+# rule; a fast path that let one through would adopt a contradictory report.
+PF40 = working(S.PARTIALLY_FILLED, 40, (40,))
+OVERFILLED = working(S.PENDING_CANCEL, 120, (120,))
+EDGES = [
+    ("trade_of_nothing", PF40, rpt(X.TRADE, S.PARTIALLY_FILLED, 40, 60, px=PX), "trade_moves_cum"),
+    (
+        "trade_at_price_zero",
+        PF40,
+        rpt(X.TRADE, S.PARTIALLY_FILLED, 50, 50, last=10, px=D(0)),
+        "trade_moves_cum",
+    ),
+    (
+        "trade_without_price",
+        PF40,
+        replace(rpt(X.TRADE, S.PARTIALLY_FILLED, 50, 50, last=10), last_px=None),
+        "trade_moves_cum",
+    ),
+    (
+        "trade_with_leaves_qty_plus_cum",
+        PF40,
+        rpt(X.TRADE, S.PARTIALLY_FILLED, 50, 150, last=10),
+        "leaves_while_working",
+    ),
+    (
+        "complete_trade_reported_partially_filled",
+        PF40,
+        rpt(X.TRADE, S.PARTIALLY_FILLED, 100, 0, last=60),
+        "status_matches_cum",
+    ),
+    (
+        "bust_of_the_only_fill_reported_partially_filled",
+        PF40,
+        rpt(X.TRADE_CANCEL, S.PARTIALLY_FILLED, 0, 100, exec_ref_id="o-1:e0"),
+        "status_matches_cum",
+    ),
+    (
+        "correction_to_nothing",
+        PF40,
+        rpt(X.TRADE_CORRECT, S.PARTIALLY_FILLED, 0, 100, px=PX, exec_ref_id="o-1:e0"),
+        "bust_moves_cum",
+    ),
+    (
+        "correction_at_price_zero",
+        PF40,
+        rpt(X.TRADE_CORRECT, S.PARTIALLY_FILLED, 30, 70, last=30, px=D(0), exec_ref_id="o-1:e0"),
+        "bust_moves_cum",
+    ),
+    ("ack_with_last_qty", NEW, rpt(X.NEW, S.NEW, 0, 100, last=5, px=PX), "non_trade_keeps_cum"),
+    (
+        "replace_to_qty_zero",
+        working(S.PENDING_REPLACE, 0),
+        rpt(X.REPLACED, S.NEW, 0, 0, qty=0),
+        "order_identity",
+    ),
+    (
+        "status_reply_on_an_overfilled_order",
+        OVERFILLED,
+        rpt(X.ORDER_STATUS, S.PENDING_CANCEL, 120, -20),
+        "cum_within_order_qty",
+    ),
+    # facts no session's book holds, but judge is a pure function of them: the fast path must
+    # never accept what explain, the reference, refuses
+    (
+        "pending_new_with_cum_reported_new",
+        working(S.PENDING_NEW, 40),
+        rpt(X.ORDER_STATUS, S.NEW, 40, 60),
+        "status_matches_cum",
+    ),
+    (
+        "partially_filled_without_cum",
+        working(S.PARTIALLY_FILLED, 0),
+        rpt(X.ORDER_STATUS, S.PARTIALLY_FILLED, 0, 100),
+        "status_matches_cum",
+    ),
+    (
+        "order_of_qty_zero",
+        replace(working(S.NEW, 0), order_qty=D(0), leaves_qty=D(0)),
+        rpt(X.ORDER_STATUS, S.NEW, 0, 0, qty=0),
+        "order_identity",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("order", "report", "rule"), [e[1:] for e in EDGES], ids=[e[0] for e in EDGES]
+)
+def test_reports_on_the_edge_of_a_rule_are_refused_by_judge_and_explain(
+    order: Order, report: ExecutionReport, rule: str
+) -> None:
+    for verdict in (judge(order, report), explain(order, report)):
+        assert isinstance(verdict, Refusal)
+        assert rule in verdict.rules
+
+
+def test_a_non_trade_with_last_qty_names_the_rule_once_and_says_why() -> None:
+    verdict = judge(NEW, rpt(X.NEW, S.NEW, 0, 100, last=5, px=PX))
+    assert isinstance(verdict, Refusal)
+    assert verdict.rules == ("non_trade_keeps_cum",)
+    assert verdict.problems == ("new report has last_qty 5 (must be 0)",)
+    moved = judge(PF40, rpt(X.NEW, S.PARTIALLY_FILLED, 50, 50))
+    assert isinstance(moved, Refusal)
+    assert moved.rules == ("non_trade_keeps_cum",)
+    assert moved.problems == ("new moves cum_qty from 40 to 50 (missing report?)",)
+
+
+def test_the_same_reports_one_step_inside_each_edge_are_accepted() -> None:
+    assert judge(PF40, rpt(X.TRADE, S.FILLED, 100, 0, last=60)) is S.FILLED
+    assert judge(PF40, rpt(X.TRADE_CANCEL, S.NEW, 0, 100, exec_ref_id="o-1:e0")) is S.NEW
+    correction = rpt(X.TRADE_CORRECT, S.PARTIALLY_FILLED, 30, 70, last=30, exec_ref_id="o-1:e0")
+    assert judge(PF40, correction) is S.PARTIALLY_FILLED
+    assert judge(working(S.PENDING_REPLACE, 0), rpt(X.REPLACED, S.NEW, 0, 50, qty=50)) is S.NEW
+    assert (
+        judge(PF40, rpt(X.TRADE, S.PARTIALLY_FILLED, 50, 50, last=10, px=D("0.01")))
+        is S.PARTIALLY_FILLED
+    )
