@@ -73,8 +73,16 @@ soak: $(STAMP)
 MUTATE_STAMP := $(VENV)/.installed-mutate
 MUTATE_CHILDREN ?= 2
 MODULE ?=
-mutate_glob = $(if $(filter model order_lifecycle,$(1)),peak_trade.execution.broker.$(1).*,peak_trade.execution.live.$(1).*)
-MUTATE_GLOBS := $(if $(MODULE),$(call mutate_glob,$(MODULE)),$(foreach m,state book rails redaction audit_verify model order_lifecycle,$(call mutate_glob,$(m))))
+# MODULE names the module by its short name; where it lives (tools/mutation_report.py, MODULES):
+mutate_path.state := execution.live.state
+mutate_path.book := execution.live.book
+mutate_path.rails := execution.live.rails.rules
+mutate_path.redaction := execution.live.audit_trail.redaction
+mutate_path.audit_verify := execution.live.audit_trail.verify
+mutate_path.model := execution.broker.model
+mutate_path.order_lifecycle := execution.broker.order_lifecycle
+mutate_glob = $(if $(mutate_path.$(1)),peak_trade.$(mutate_path.$(1)).*,$(error MODULE=$(1) is not one of: state book rails redaction audit_verify model order_lifecycle))
+MUTATE_GLOBS = $(if $(MODULE),$(call mutate_glob,$(MODULE)),$(foreach m,state book rails redaction audit_verify model order_lifecycle,$(call mutate_glob,$(m))))
 
 $(MUTATE_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,mutate]'

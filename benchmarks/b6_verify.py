@@ -21,9 +21,9 @@ RECORDS_PER_STEP = 3  # order_submitted, ack, fill
 def verify_in_process(path: str) -> dict[str, object]:
     """Child side: verify_file alone (the function `peak-trade audit verify` calls)."""
     try:
-        from peak_trade.execution.live.audit_verify import verify_file
+        from peak_trade.execution.live.audit_trail.verify import verify_file
     except ImportError:  # before the verifier moved out of audit.py
-        from peak_trade.execution.live.audit import verify_file  # type: ignore[attr-defined]
+        from peak_trade.execution.live.audit_trail.writer import verify_file  # type: ignore[attr-defined]
 
     started = time.perf_counter()
     result = verify_file(Path(path))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from peak_trade.execution.live.rails import RAIL_NAMES
-from peak_trade.execution.live.rails_config import _CONFIG_KEYS
+from peak_trade.execution.live.rails.config import _CONFIG_KEYS
+from peak_trade.execution.live.rails.rules import RAIL_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "controls.md").read_text(encoding="utf-8")

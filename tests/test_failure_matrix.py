@@ -44,8 +44,9 @@ ALWAYS_ON_WITHOUT_SCENARIO = {
 def _live_attribute(name: str) -> Any:
     """`name` from the package peak_trade.execution.live, wherever the refactor has put it."""
     package = importlib.import_module("peak_trade.execution.live")
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
+    prefix = f"{package.__name__}."
+    for info in sorted(pkgutil.walk_packages(package.__path__, prefix), key=lambda m: m.name):
+        module = importlib.import_module(info.name)
         if hasattr(module, name):
             return getattr(module, name)
     raise LookupError(f"no module of peak_trade.execution.live defines {name}")

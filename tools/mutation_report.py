@@ -24,9 +24,9 @@ DOC = Path("docs/reliability.md")
 MODULES = {
     "state": "src/peak_trade/execution/live/state.py",
     "book": "src/peak_trade/execution/live/book.py",
-    "rails": "src/peak_trade/execution/live/rails.py",
-    "redaction": "src/peak_trade/execution/live/redaction.py",
-    "audit_verify": "src/peak_trade/execution/live/audit_verify.py",
+    "rails": "src/peak_trade/execution/live/rails/rules.py",
+    "redaction": "src/peak_trade/execution/live/audit_trail/redaction.py",
+    "audit_verify": "src/peak_trade/execution/live/audit_trail/verify.py",
     "model": "src/peak_trade/execution/broker/model.py",
     "order_lifecycle": "src/peak_trade/execution/broker/order_lifecycle.py",
 }

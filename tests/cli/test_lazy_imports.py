@@ -27,7 +27,7 @@ ENGINE = [
     "peak_trade.harness.pytest_plugin",
     "peak_trade.execution.live.orchestrator",
     "peak_trade.execution.live.session",
-    "peak_trade.execution.live.audit",
+    "peak_trade.execution.live.audit_trail.writer",
     "peak_trade.cli.scenario_cmds",
     "syrupy",
     "pytest",

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import pytest
 
 from peak_trade.cli.main import main
-from peak_trade.execution.live.redaction import REDACTED
+from peak_trade.execution.live.audit_trail.redaction import REDACTED
 from tests.reliability.secret_oracle import leaks
 from tests.report.run_tree import HOSTILE_ID, HOSTILE_TITLE, SECRET, Run, make_run
 

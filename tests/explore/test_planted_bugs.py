@@ -18,7 +18,7 @@ from peak_trade.cli.main import main
 from peak_trade.execution.broker.model import ExecType, OrderStatus
 from peak_trade.execution.live import book as book_module
 from peak_trade.execution.live import orchestrator as orchestrator_module
-from peak_trade.execution.live import pretrade as pretrade_module
+from peak_trade.execution.live.rails import pretrade as pretrade_module
 from peak_trade.execution.live.state import SessionState, Trigger
 from peak_trade.explore.campaign import run_campaign
 from peak_trade.explore.reproducer import write_reproducer

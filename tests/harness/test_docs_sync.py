@@ -18,7 +18,7 @@ from referencing import Registry, Resource
 from peak_trade.execution.broker.model import ExecType, OrderStatus
 from peak_trade.execution.broker.order_lifecycle import QUANTITY_RULES
 from peak_trade.execution.live.checks import PREFLIGHT_CHECKS, RUNTIME_INVARIANTS
-from peak_trade.execution.live.rails import RAIL_NAMES
+from peak_trade.execution.live.rails.rules import RAIL_NAMES
 from peak_trade.execution.live.state import SessionState, Trigger
 from peak_trade.harness.key_reference import render_key_reference
 from peak_trade.harness.runner import ERROR_KINDS
@@ -26,7 +26,7 @@ from peak_trade.harness.schema_docs import DocsError, main, replace_section, sec
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas" / "scenario.schema.json").read_text(encoding="utf-8"))
-LIVE_SOURCES = sorted((ROOT / "src" / "peak_trade" / "execution" / "live").glob("*.py"))
+LIVE_SOURCES = sorted((ROOT / "src" / "peak_trade" / "execution" / "live").rglob("*.py"))
 # Where the session names an audit record type: `self._record("type", ...)` in the orchestrator,
 # `("type", payload)` in the effects a pure pass returns for it to record.
 RECORD_TYPE = re.compile(

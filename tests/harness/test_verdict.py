@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from peak_trade.execution.live import audit
+from peak_trade.execution.live.audit_trail import writer as audit
 from peak_trade.harness.model import load_scenario
 from peak_trade.harness.project_config import load_project_config
 from peak_trade.harness.verdict import evaluate

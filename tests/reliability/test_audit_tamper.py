@@ -1,7 +1,7 @@
 """Tampering with a real session's audit file, as `peak-trade audit verify` reports it.
 
-tests/execution/live/test_audit_verify.py covers `verify_file` on a synthetic five-record trail.
-This file starts from what users verify: the sealed audit file the CLI writes for a real
+tests/execution/live/audit_trail/test_verify.py covers `verify_file` on a synthetic five-record
+trail. This file starts from what users verify: the sealed audit file the CLI writes for a real
 scenario run (`scenario run --audit-dir`), and checks the command's exit code and its located
 message for each kind of tampering: every byte position flipped, a record deleted, two swapped, a
 mid-line truncation (a torn last line, named by its number), a clean cut at a line boundary
@@ -22,8 +22,13 @@ from pathlib import Path
 import pytest
 
 from peak_trade.cli.main import main
-from peak_trade.execution.live.audit import FORMAT, GENESIS_HASH, canonical_json, encode_record
-from peak_trade.execution.live.audit_verify import verify_file, verify_lines
+from peak_trade.execution.live.audit_trail.verify import verify_file, verify_lines
+from peak_trade.execution.live.audit_trail.writer import (
+    FORMAT,
+    GENESIS_HASH,
+    canonical_json,
+    encode_record,
+)
 from peak_trade.harness.project_config import load_project_config
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -28,14 +28,14 @@ from peak_trade.execution.broker.model import (
     OrderType,
     Side,
 )
-from peak_trade.execution.live.audit import GENESIS_HASH, MemorySink, encode_record
-from peak_trade.execution.live.audit_verify import verify_lines
+from peak_trade.execution.live.audit_trail.redaction import REDACTED, Redactor
+from peak_trade.execution.live.audit_trail.verify import verify_lines
+from peak_trade.execution.live.audit_trail.writer import GENESIS_HASH, MemorySink, encode_record
 from peak_trade.execution.live.book import OrderState, Outcome, SessionBook
 from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.intents import ScriptedIntents
-from peak_trade.execution.live.rails import RailContext, check_order
-from peak_trade.execution.live.rails_config import RailsConfig
-from peak_trade.execution.live.redaction import REDACTED, Redactor
+from peak_trade.execution.live.rails.config import RailsConfig
+from peak_trade.execution.live.rails.rules import RailContext, check_order
 from peak_trade.execution.live.session import build_session
 from tests.execution.live.support import BASE_CONFIG, ScriptedBroker, Session, bounded, submit
 from tests.execution.live.support import order as market_buy

@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from peak_trade.cli.main import main
-from peak_trade.execution.live.redaction import REDACTED, Redactor, is_sensitive_key
-from peak_trade.execution.live.secret_strength import secret_weakness
+from peak_trade.execution.live.audit_trail.redaction import REDACTED, Redactor, is_sensitive_key
+from peak_trade.execution.live.audit_trail.secret_strength import secret_weakness
 from peak_trade.harness.errors import ScenarioError
 from peak_trade.harness.model import load_scenario
 from peak_trade.harness.snapshot import snapshot_path

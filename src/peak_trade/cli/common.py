@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from peak_trade.cli.output import display_path, screened
 
 if TYPE_CHECKING:
-    from peak_trade.execution.live.redaction import Redactor
+    from peak_trade.execution.live.audit_trail.redaction import Redactor
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from peak_trade.execution.live.redaction import Redactor
+    from peak_trade.execution.live.audit_trail.redaction import Redactor
 
 # Values shorter than this (a refused PIN) would match inside line numbers; messages describe
 # such a value instead of quoting it (harness/secret_screen.py).
@@ -57,7 +57,7 @@ def screen_secrets(values: Iterable[object]) -> None:
     ]
     if not new:
         return
-    from peak_trade.execution.live.redaction import Redactor
+    from peak_trade.execution.live.audit_trail.redaction import Redactor
 
     _screen.values.extend(new)
     _screen.redactor = Redactor(_screen.values, lenient=True)

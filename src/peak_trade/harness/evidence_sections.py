@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from peak_trade.execution.live.redaction import REDACTED
+from peak_trade.execution.live.audit_trail.redaction import REDACTED
 from peak_trade.harness.expectations import Mismatch
 from peak_trade.harness.mermaid import Arrow, TimelineStep, message_sequence, state_timeline
 from peak_trade.harness.model import Expectations

@@ -265,7 +265,7 @@ def scenario_digest(raw: bytes, secrets: Sequence[str]) -> str:
     other byte of the file, and a file without secrets hashes exactly as `sha256sum` would.
     """
     if secrets:
-        from peak_trade.execution.live.redaction import Redactor
+        from peak_trade.execution.live.audit_trail.redaction import Redactor
 
         text = raw.decode("utf-8", "surrogateescape")
         redacted = Redactor(secrets, lenient=True).redact_text(text)

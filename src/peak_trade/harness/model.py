@@ -19,7 +19,7 @@ from peak_trade.execution.broker.fill_script import (
     parse_broker_spec,
 )
 from peak_trade.execution.broker.model import NewOrder, OrderType, Side, TimeInForce
-from peak_trade.execution.live.audit_path import audit_path_problem
+from peak_trade.execution.live.audit_trail.path import audit_path_problem
 from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.intents import (
     CancelIntent,

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from peak_trade.execution.live.checks import PREFLIGHT_CHECKS, RUNTIME_INVARIANTS
-from peak_trade.execution.live.rails import RAIL_NAMES
+from peak_trade.execution.live.rails.rules import RAIL_NAMES
 from peak_trade.harness.runner import ERROR_KINDS
 
 __all__ = ["ENUMS", "SESSION_REFUSALS", "render_schema", "schema_text"]
@@ -27,7 +27,8 @@ SESSION_REFUSALS = ("audit_sink_failed",)
 ENUMS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "refusal_rule": (
         "A rule that refuses an order before the broker: a pre-trade rail (the rails table, "
-        "execution/live/rails.py), or the session's own refusal when the audit cannot record it.",
+        "execution/live/rails/rules.py), or the session's own refusal when the audit cannot "
+        "record it.",
         "a rail name",
         (*RAIL_NAMES, *SESSION_REFUSALS),
     ),

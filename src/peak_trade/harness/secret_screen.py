@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
-from peak_trade.execution.live.redaction import Redactor
-from peak_trade.execution.live.secret_strength import STRENGTH_RULE, secret_weakness
+from peak_trade.execution.live.audit_trail.redaction import Redactor
+from peak_trade.execution.live.audit_trail.secret_strength import STRENGTH_RULE, secret_weakness
 from peak_trade.harness.errors import Problem
 
 SECRETS_PATH = ("config", "secrets")

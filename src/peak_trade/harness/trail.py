@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
-from peak_trade.execution.live.audit import _HASH, GENESIS_HASH
+from peak_trade.execution.live.audit_trail.writer import _HASH, GENESIS_HASH
 
 __all__ = ["SPOOL_BYTES", "TrailCapture"]
 

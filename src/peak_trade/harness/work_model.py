@@ -43,7 +43,7 @@ from peak_trade.execution.broker.fill_script import (
     Wait,
 )
 from peak_trade.execution.broker.model import NewOrder
-from peak_trade.execution.live.retry_config import MAX_ATTEMPTS, RetryConfig, RetryConfigError
+from peak_trade.execution.live.retry.config import MAX_ATTEMPTS, RetryConfig, RetryConfigError
 from peak_trade.harness.errors import Problem
 from peak_trade.harness.loader import LoadedDocument, json_pointer
 

@@ -59,14 +59,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from peak_trade.execution.live.audit import GENESIS_HASH
-from peak_trade.execution.live.audit_verify import (
+from peak_trade.execution.live.audit_trail.verify import (
     MAX_RECORD_BYTES,
     VerifyResult,
     verify_file,
     verify_lines,
 )
-from peak_trade.execution.live.reconciler_config import ReconcilerConfig, ReconcilerConfigError
+from peak_trade.execution.live.audit_trail.writer import GENESIS_HASH
+from peak_trade.execution.live.reconcile.config import ReconcilerConfig, ReconcilerConfigError
 from peak_trade.execution.live.regular_files import iter_bounded_lines, open_regular
 
 if TYPE_CHECKING:
@@ -998,7 +998,7 @@ _HANDLERS = {
     "session_summary": _on_summary,
     "session_closed": _on_closed,
     "submit_failed": _on_submit_failed,
-    "fate_resolved": _on_fate,  # the retry fate table (execution/live/fate_query.py)
+    "fate_resolved": _on_fate,  # the retry fate table (execution/live/retry/fate_query.py)
 }
 
 

@@ -23,7 +23,7 @@ from peak_trade.report.markup import href, table, text
 from peak_trade.report.model import FAIL, NOT_VERIFIED, PASS, UNREADABLE, RunReport, ScenarioReport
 
 if TYPE_CHECKING:
-    from peak_trade.execution.live.redaction import Redactor
+    from peak_trade.execution.live.audit_trail.redaction import Redactor
     from peak_trade.observe.facts import AuditFacts
 
 # What a page may load: nothing. Styles are inline; links are navigation, not fetches.

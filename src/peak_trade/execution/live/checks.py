@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from peak_trade.execution.broker.order_lifecycle import Refusal
 from peak_trade.execution.broker.protocol import BrokerHealth, BrokerKind
+from peak_trade.execution.live.audit_trail.redaction import MIN_REDACTABLE_LENGTH
+from peak_trade.execution.live.audit_trail.secret_strength import STRENGTH_RULE, secret_weakness
 from peak_trade.execution.live.book import SessionBook
 from peak_trade.execution.live.config import (
     AUDIT_SINK_KINDS,
@@ -21,14 +23,14 @@ from peak_trade.execution.live.config import (
     SessionConfig,
 )
 from peak_trade.execution.live.pnl import PNL_METHODS
-from peak_trade.execution.live.rails_config import RailsConfig, RailsConfigError
-from peak_trade.execution.live.reconciler_config import ReconcilerConfig, ReconcilerConfigError
-from peak_trade.execution.live.redaction import MIN_REDACTABLE_LENGTH
-from peak_trade.execution.live.retry_config import retry_problem
-from peak_trade.execution.live.secret_strength import STRENGTH_RULE, secret_weakness
+from peak_trade.execution.live.rails.config import RailsConfig, RailsConfigError
+from peak_trade.execution.live.reconcile.config import ReconcilerConfig, ReconcilerConfigError
+from peak_trade.execution.live.retry.config import retry_problem
 
 SYMBOL_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9._/:-]{0,31}")
-MIN_SECRET_LENGTH = MIN_REDACTABLE_LENGTH  # the redactor's floor; strength: secret_strength.py
+MIN_SECRET_LENGTH = (
+    MIN_REDACTABLE_LENGTH  # the redactor's floor; strength: audit_trail/secret_strength.py
+)
 MAX_DRAIN_STEPS = 10_000
 # Any of these in the environment is someone asking for a live session; peak_trade has none.
 LIVE_ENV_PATTERN = re.compile(r"PEAK_TRADE_\w*(LIVE|ENABLE|REAL|PROD)\w*", re.IGNORECASE)

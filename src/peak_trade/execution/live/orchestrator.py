@@ -31,7 +31,8 @@ from peak_trade.execution.broker.model import (
 from peak_trade.execution.broker.order_lifecycle import Refusal
 from peak_trade.execution.broker.protocol import BrokerAdapter, BrokerHealth, BrokerKind
 from peak_trade.execution.live.account import SessionAccount
-from peak_trade.execution.live.audit import AuditSinkError, AuditTrail
+from peak_trade.execution.live.audit_trail.text import is_unicode_text
+from peak_trade.execution.live.audit_trail.writer import AuditSinkError, AuditTrail
 from peak_trade.execution.live.book import OrderState, Outcome, SessionBook
 from peak_trade.execution.live.broker_gateway import BrokerGateway, BrokerSevered
 from peak_trade.execution.live.checks import (
@@ -63,14 +64,14 @@ from peak_trade.execution.live.intents import (
     SubmitIntent,
 )
 from peak_trade.execution.live.pnl import PnlMethod
-from peak_trade.execution.live.pretrade import PreTradeGate
-from peak_trade.execution.live.rails import RailRejection
-from peak_trade.execution.live.rails_config import RailsConfig
-from peak_trade.execution.live.reconcile_pass import needs_snapshot, reconciliation_pass
-from peak_trade.execution.live.reconciler import DifferenceKind, ReconcileState
-from peak_trade.execution.live.reconciler_config import ReconcilerConfig
-from peak_trade.execution.live.retry_config import RetryConfig
-from peak_trade.execution.live.retry_desk import RetryDesk
+from peak_trade.execution.live.rails.config import RailsConfig
+from peak_trade.execution.live.rails.pretrade import PreTradeGate
+from peak_trade.execution.live.rails.rules import RailRejection
+from peak_trade.execution.live.reconcile.compare import DifferenceKind, ReconcileState
+from peak_trade.execution.live.reconcile.config import ReconcilerConfig
+from peak_trade.execution.live.reconcile.one_pass import needs_snapshot, reconciliation_pass
+from peak_trade.execution.live.retry.config import RetryConfig
+from peak_trade.execution.live.retry.desk import RetryDesk
 from peak_trade.execution.live.retry_shell import RetryShell, retry_handles
 from peak_trade.execution.live.state import (
     STEPPING_STATES,
@@ -80,7 +81,6 @@ from peak_trade.execution.live.state import (
     transition,
 )
 from peak_trade.execution.live.tags import NO_TAGS, TAG_KEYS, tag_problem
-from peak_trade.execution.live.text import is_unicode_text
 
 S = SessionState
 

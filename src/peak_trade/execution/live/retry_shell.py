@@ -1,4 +1,4 @@
-"""The orchestrator's retry effects: carry out what retry_policy.py and fate_query.py decide.
+"""The orchestrator's retry effects: carry out what retry/policy.py and retry/fate_query.py decide.
 
 A mixin of LiveSessionOrchestrator (it uses the orchestrator's book, gateway, gate and audit), kept
 here so that the session shell stays one file per job. Nothing here decides: `decide` says retry
@@ -14,7 +14,7 @@ Audit records, one per event, in this order for a request that fails and is retr
                       (a submit resent after a timeout: the broker may hold it already)
     request_given_up  request, client_order_id, attempts, condition, detail
     fate_query_sent   client_order_id (the id the broker knows), given_up
-    fate_resolved     client_order_id, given_up, finding, fate, detail (fate_query.py)
+    fate_resolved     client_order_id, given_up, finding, fate, detail (retry/fate_query.py)
     retry_dropped     request, client_order_id, detail: the retry became moot (the order closed,
                       or the broker acknowledged the order: the earlier attempt went through)
 
@@ -44,15 +44,15 @@ from peak_trade.execution.broker.protocol import (
 )
 from peak_trade.execution.live.broker_gateway import BrokerSevered
 from peak_trade.execution.live.checks import Breach
-from peak_trade.execution.live.fate_query import Fate, FateResolution, GivenUp, resolve_fate
-from peak_trade.execution.live.retry_desk import GIVEN_UP, FateQuery, PendingRetry, RetryDesk
-from peak_trade.execution.live.retry_policy import Decision, FailureClass, classify, decide
+from peak_trade.execution.live.retry.desk import GIVEN_UP, FateQuery, PendingRetry, RetryDesk
+from peak_trade.execution.live.retry.fate_query import Fate, FateResolution, GivenUp, resolve_fate
+from peak_trade.execution.live.retry.policy import Decision, FailureClass, classify, decide
 from peak_trade.execution.live.state import SessionState
 
 if TYPE_CHECKING:  # the attributes the orchestrator provides
     from peak_trade.execution.live.book import SessionBook
     from peak_trade.execution.live.broker_gateway import BrokerGateway
-    from peak_trade.execution.live.pretrade import PreTradeGate
+    from peak_trade.execution.live.rails.pretrade import PreTradeGate
 
 _ACTIVE = SessionState.DRYRUN_ACTIVE
 _STOPPING, _ERROR = SessionState.STOPPING, SessionState.ERROR_REQUIRES_OPERATOR
