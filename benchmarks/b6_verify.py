@@ -22,8 +22,11 @@ def verify_in_process(path: str) -> dict[str, object]:
     """Child side: verify_file alone (the function `peak-trade audit verify` calls)."""
     try:
         from peak_trade.execution.live.audit_trail.verify import verify_file
-    except ImportError:  # before the verifier moved out of audit.py
-        from peak_trade.execution.live.audit_trail.writer import verify_file  # type: ignore[attr-defined]
+    except ImportError:  # an older checkout: before the audit_trail/ package
+        try:
+            from peak_trade.execution.live.audit_verify import verify_file  # type: ignore[no-redef]
+        except ImportError:  # before the verifier moved out of audit.py
+            from peak_trade.execution.live.audit import verify_file  # type: ignore[no-redef]
 
     started = time.perf_counter()
     result = verify_file(Path(path))

@@ -19,8 +19,8 @@ import pytest
 import peak_trade
 from peak_trade.cli import scenario_cmds
 from peak_trade.cli.main import main
+from peak_trade.execution.live.audit import verify_file
 from peak_trade.execution.live.audit_trail.redaction import REDACTED
-from peak_trade.execution.live.audit_trail.verify import verify_file
 from peak_trade.harness.evidence import evidence_filename, parse_digests, today
 from peak_trade.harness.model import load_scenario
 from peak_trade.harness.project_config import DEFAULTS

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from peak_trade.execution.live.audit import canonical_json
 from peak_trade.execution.live.audit_trail.redaction import REDACTED
-from peak_trade.execution.live.audit_trail.writer import canonical_json
 from peak_trade.harness import evidence
 from peak_trade.harness.evidence import (
     EVIDENCE_FORMAT,

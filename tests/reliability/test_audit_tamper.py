@@ -22,12 +22,13 @@ from pathlib import Path
 import pytest
 
 from peak_trade.cli.main import main
-from peak_trade.execution.live.audit_trail.verify import verify_file, verify_lines
-from peak_trade.execution.live.audit_trail.writer import (
+from peak_trade.execution.live.audit import (
     FORMAT,
     GENESIS_HASH,
     canonical_json,
     encode_record,
+    verify_file,
+    verify_lines,
 )
 from peak_trade.harness.project_config import load_project_config
 

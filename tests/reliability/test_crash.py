@@ -32,8 +32,7 @@ from peak_trade.cli.main import main
 from peak_trade.execution.broker.fill_script import parse_broker_spec
 from peak_trade.execution.broker.mock import MockBroker
 from peak_trade.execution.broker.model import NewOrder, Side
-from peak_trade.execution.live.audit_trail.verify import verify_file
-from peak_trade.execution.live.audit_trail.writer import AuditSinkError, MemorySink
+from peak_trade.execution.live.audit import AuditSinkError, MemorySink, verify_file
 from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.errors import SessionError
 from peak_trade.execution.live.intents import ScriptedIntents, SubmitIntent

@@ -23,9 +23,8 @@ import pytest
 
 from peak_trade.cli.main import main
 from peak_trade.execution.broker.mock import MockBroker
+from peak_trade.execution.live.audit import AuditSinkError, JsonlFileSink, verify_file
 from peak_trade.execution.live.audit_trail import writer as audit_module
-from peak_trade.execution.live.audit_trail.verify import verify_file
-from peak_trade.execution.live.audit_trail.writer import AuditSinkError, JsonlFileSink
 from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.intents import ScriptedIntents
 from peak_trade.execution.live.session import build_session

@@ -17,8 +17,7 @@ import pytest
 from peak_trade.execution.broker.fill_script import parse_broker_spec
 from peak_trade.execution.broker.mock import MockBroker
 from peak_trade.execution.broker.model import NewOrder, Side
-from peak_trade.execution.live.audit_trail.verify import verify_lines
-from peak_trade.execution.live.audit_trail.writer import MemorySink
+from peak_trade.execution.live.audit import MemorySink, verify_lines
 from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.errors import SessionClosed
 from peak_trade.execution.live.intents import ScriptedIntents, SubmitIntent

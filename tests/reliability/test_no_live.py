@@ -25,8 +25,7 @@ from peak_trade.execution.broker.fill_script import parse_broker_spec
 from peak_trade.execution.broker.mock import MockBroker
 from peak_trade.execution.broker.model import NewOrder, Side
 from peak_trade.execution.broker.protocol import BrokerKind
-from peak_trade.execution.live.audit_trail.verify import verify_file, verify_lines
-from peak_trade.execution.live.audit_trail.writer import AuditTrail, MemorySink
+from peak_trade.execution.live.audit import AuditTrail, MemorySink, verify_file, verify_lines
 from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.errors import LiveBrokerRefused, SessionError
 from peak_trade.execution.live.intents import ScriptedIntents, SubmitIntent

@@ -28,9 +28,8 @@ from peak_trade.execution.broker.model import (
     OrderType,
     Side,
 )
+from peak_trade.execution.live.audit import GENESIS_HASH, MemorySink, encode_record, verify_lines
 from peak_trade.execution.live.audit_trail.redaction import REDACTED, Redactor
-from peak_trade.execution.live.audit_trail.verify import verify_lines
-from peak_trade.execution.live.audit_trail.writer import GENESIS_HASH, MemorySink, encode_record
 from peak_trade.execution.live.book import OrderState, Outcome, SessionBook
 from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.intents import ScriptedIntents

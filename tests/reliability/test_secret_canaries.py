@@ -30,7 +30,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from peak_trade.cli.main import main
-from peak_trade.execution.live.audit_trail.verify import verify_file
+from peak_trade.execution.live.audit import verify_file
 from peak_trade.harness.model import load_scenario
 from peak_trade.harness.snapshot import snapshot_path
 from peak_trade.harness.verdict import evaluate

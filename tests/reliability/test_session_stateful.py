@@ -52,8 +52,7 @@ from peak_trade.execution.broker.fill_script import parse_broker_spec
 from peak_trade.execution.broker.mock import MockBroker
 from peak_trade.execution.broker.model import NewOrder, OrderType, Side
 from peak_trade.execution.broker.protocol import BrokerKind
-from peak_trade.execution.live.audit_trail.verify import verify_lines
-from peak_trade.execution.live.audit_trail.writer import GENESIS_HASH, MemorySink
+from peak_trade.execution.live.audit import GENESIS_HASH, MemorySink, verify_lines
 from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.errors import SessionClosed, SessionError
 from peak_trade.execution.live.intents import (

@@ -8,8 +8,8 @@ from pathlib import Path
 from peak_trade import __version__
 from peak_trade.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Context
 from peak_trade.cli.output import err, keep_digests, out, screen_secrets
+from peak_trade.execution.live.audit import VerifyResult, verify_file
 from peak_trade.execution.live.audit_trail.redaction import Redactor
-from peak_trade.execution.live.audit_trail.verify import VerifyResult, verify_file
 from peak_trade.execution.live.regular_files import open_regular, read_regular
 from peak_trade.execution.live.session import build_redactor
 from peak_trade.harness.errors import ScenarioError

@@ -20,7 +20,7 @@ from decimal import Decimal
 from peak_trade.execution.broker.mock import MockBroker
 from peak_trade.execution.broker.model import NewOrder
 from peak_trade.execution.broker.protocol import BrokerSnapshot
-from peak_trade.execution.live.audit_trail.verify import verify_lines
+from peak_trade.execution.live.audit import verify_lines
 from peak_trade.harness.runner import RunResult
 from peak_trade.harness.work_model import estimate_work
 from peak_trade.observe.facts import AuditFacts, run_facts
@@ -415,7 +415,7 @@ def observation(result: RunResult, broker: BrokerWatch, *, rerun: bool = False) 
     from pathlib import Path
     from tempfile import TemporaryDirectory
 
-    from peak_trade.execution.live.audit_trail.verify import verify_file
+    from peak_trade.execution.live.audit import verify_file
     from peak_trade.harness.runner import run_scenario
     from peak_trade.harness.secret_screen import secrets_in_data
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from peak_trade import __version__
-from peak_trade.execution.live.audit_trail.writer import canonical_json
+from peak_trade.execution.live.audit import canonical_json
 from peak_trade.execution.live.regular_files import read_regular
 from peak_trade.execution.live.session import build_redactor
 from peak_trade.harness.loader import scenario_digest

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from peak_trade.execution.live.audit_trail.verify import VerifyResult
+from peak_trade.execution.live.audit import VerifyResult
 from peak_trade.harness.errors import ScenarioError
 from peak_trade.harness.evidence import (
     DIGESTS_HEADING,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from peak_trade.execution.live.audit_trail.writer import canonical_json
+from peak_trade.execution.live.audit import canonical_json
 from peak_trade.execution.live.session import build_redactor
 from peak_trade.harness.evidence import (
     DIGESTS_HEADING,

@@ -18,7 +18,7 @@ from tempfile import TemporaryDirectory
 
 from peak_trade.execution.broker.mock import MockBroker
 from peak_trade.execution.broker.protocol import BrokerAdapter
-from peak_trade.execution.live.audit_trail.writer import AuditSink, JsonlFileSink
+from peak_trade.execution.live.audit import AuditSink, JsonlFileSink
 from peak_trade.execution.live.book import OrderState
 from peak_trade.execution.live.checks import CheckResult
 from peak_trade.execution.live.errors import SessionError

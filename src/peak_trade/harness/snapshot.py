@@ -38,7 +38,7 @@ def render_snapshot(scenario_id: str, audit_lines: tuple[str, ...] | list[str], 
 
 def render_records(scenario_id: str, records: Sequence[Mapping[str, object]], head: str) -> str:
     """`render_snapshot` for audit records already parsed (left as they are)."""
-    from peak_trade.execution.live.audit_trail.writer import canonical_json
+    from peak_trade.execution.live.audit import canonical_json
 
     lines = [
         canonical_json({key: value for key, value in record.items() if key not in _CHAIN})

@@ -59,13 +59,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from peak_trade.execution.live.audit import GENESIS_HASH
 from peak_trade.execution.live.audit_trail.verify import (
     MAX_RECORD_BYTES,
     VerifyResult,
     verify_file,
     verify_lines,
 )
-from peak_trade.execution.live.audit_trail.writer import GENESIS_HASH
 from peak_trade.execution.live.reconcile.config import ReconcilerConfig, ReconcilerConfigError
 from peak_trade.execution.live.regular_files import iter_bounded_lines, open_regular
 

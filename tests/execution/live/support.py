@@ -17,7 +17,7 @@ from peak_trade.execution.broker.model import (
     Side,
 )
 from peak_trade.execution.broker.protocol import BrokerHealth, BrokerKind, BrokerSnapshot
-from peak_trade.execution.live.audit_trail.writer import MemorySink
+from peak_trade.execution.live.audit import MemorySink
 from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.intents import ScriptedIntents, SubmitIntent
 from peak_trade.execution.live.orchestrator import LiveSessionOrchestrator

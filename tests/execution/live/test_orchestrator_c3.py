@@ -22,7 +22,7 @@ from peak_trade.execution.broker.model import (
     ReplaceOrder,
     Side,
 )
-from peak_trade.execution.live.audit_trail.writer import MemorySink
+from peak_trade.execution.live.audit import MemorySink
 from peak_trade.execution.live.config import SessionConfig
 from peak_trade.execution.live.errors import IllegalOperation
 from peak_trade.execution.live.intents import CancelIntent, ReplaceIntent, ScriptedIntents

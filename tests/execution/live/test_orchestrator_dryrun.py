@@ -7,7 +7,7 @@ from decimal import Decimal
 from peak_trade.execution.broker.fill_script import parse_broker_spec
 from peak_trade.execution.broker.mock import MockBroker
 from peak_trade.execution.broker.model import CancelOrder, NewOrder, Side
-from peak_trade.execution.live.audit_trail.verify import verify_file, verify_lines
+from peak_trade.execution.live.audit import verify_file, verify_lines
 from peak_trade.execution.live.checks import PREFLIGHT_CHECKS
 from peak_trade.execution.live.state import SessionState
 from tests.execution.live.support import order, submit

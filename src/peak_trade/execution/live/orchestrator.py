@@ -31,8 +31,8 @@ from peak_trade.execution.broker.model import (
 from peak_trade.execution.broker.order_lifecycle import Refusal
 from peak_trade.execution.broker.protocol import BrokerAdapter, BrokerHealth, BrokerKind
 from peak_trade.execution.live.account import SessionAccount
+from peak_trade.execution.live.audit import AuditSinkError, AuditTrail
 from peak_trade.execution.live.audit_trail.text import is_unicode_text
-from peak_trade.execution.live.audit_trail.writer import AuditSinkError, AuditTrail
 from peak_trade.execution.live.book import OrderState, Outcome, SessionBook
 from peak_trade.execution.live.broker_gateway import BrokerGateway, BrokerSevered
 from peak_trade.execution.live.checks import (

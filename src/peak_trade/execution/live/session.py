@@ -13,15 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from peak_trade.execution.broker.protocol import BrokerAdapter
-from peak_trade.execution.live.audit_trail.path import audit_path_problem, escape_problem
-from peak_trade.execution.live.audit_trail.redaction import Redactor
-from peak_trade.execution.live.audit_trail.writer import (
+from peak_trade.execution.live.audit import (
     AuditSink,
     AuditSinkError,
     AuditTrail,
     JsonlFileSink,
     MemorySink,
 )
+from peak_trade.execution.live.audit_trail.path import audit_path_problem, escape_problem
+from peak_trade.execution.live.audit_trail.redaction import Redactor
 from peak_trade.execution.live.checks import MIN_SECRET_LENGTH, live_valued_names
 from peak_trade.execution.live.config import FSYNC_POLICIES, SessionConfig
 from peak_trade.execution.live.intents import IntentSource, ReferencePriceSource

@@ -5,7 +5,7 @@ from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 
-from peak_trade.execution.live.audit_trail.writer import GENESIS_HASH, AuditTrail, JsonlFileSink
+from peak_trade.execution.live.audit import GENESIS_HASH, AuditTrail, JsonlFileSink
 
 DOC = Path(__file__).resolve().parents[4] / "docs" / "audit-format.md"
 

@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from peak_trade.execution.live.audit import ESCAPED_FLAG, AuditTrail, MemorySink, verify_lines
 from peak_trade.execution.live.audit_trail.text import escape_lone_surrogates, is_unicode_text
-from peak_trade.execution.live.audit_trail.verify import verify_lines
-from peak_trade.execution.live.audit_trail.writer import ESCAPED_FLAG, AuditTrail, MemorySink
 
 
 @pytest.mark.parametrize(

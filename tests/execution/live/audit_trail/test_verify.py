@@ -9,12 +9,13 @@ import subprocess
 
 import pytest
 
-from peak_trade.execution.live.audit_trail.verify import verify_file, verify_lines
-from peak_trade.execution.live.audit_trail.writer import (
+from peak_trade.execution.live.audit import (
     FORMAT,
     GENESIS_HASH,
     canonical_json,
     encode_record,
+    verify_file,
+    verify_lines,
 )
 from tests.execution.live.audit_trail.support import (
     DOC,

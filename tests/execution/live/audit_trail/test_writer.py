@@ -13,9 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peak_trade.execution.live.audit_trail.redaction import REDACTED, Redactor
-from peak_trade.execution.live.audit_trail.verify import VerifyResult, verify_file, verify_lines
-from peak_trade.execution.live.audit_trail.writer import (
+from peak_trade.execution.live.audit import (
     FORMAT,
     GENESIS_HASH,
     AuditError,
@@ -23,9 +21,13 @@ from peak_trade.execution.live.audit_trail.writer import (
     AuditTrail,
     JsonlFileSink,
     MemorySink,
+    VerifyResult,
     canonical_json,
     encode_record,
+    verify_file,
+    verify_lines,
 )
+from peak_trade.execution.live.audit_trail.redaction import REDACTED, Redactor
 from tests.execution.live.audit_trail.support import (
     DOC,
     PAYLOADS,
