@@ -25,9 +25,13 @@ run: $(STAMP)
 		--output build/report/index.html || { code=$$?; test $$status -ne 0 || status=$$code; }; \
 	exit $$status
 
+# lint-imports checks the layering contracts of pyproject.toml [tool.importlinter]: a static
+# check of the source like ruff (no test process needed, its report names the import that breaks
+# a contract, line and chain), so it runs beside ruff, in under a second.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo --no-cache
 	$(BIN)/peak-trade scenario validate --strict
 	@$(BIN)/python -m tests.report.chromium
 	$(BIN)/pytest -q

@@ -16,6 +16,7 @@ from peak_trade.execution.broker.protocol import BrokerHealth, BrokerKind
 from peak_trade.execution.live.audit_trail.redaction import MIN_REDACTABLE_LENGTH
 from peak_trade.execution.live.audit_trail.secret_strength import STRENGTH_RULE, secret_weakness
 from peak_trade.execution.live.book import SessionBook
+from peak_trade.execution.live.breach import Breach
 from peak_trade.execution.live.config import (
     AUDIT_SINK_KINDS,
     FSYNC_POLICIES,
@@ -77,21 +78,6 @@ class CheckResult:
 
     def to_payload(self) -> dict[str, object]:
         return {"check": self.name, "ok": self.ok, "detail": self.detail}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Breach:
-    invariant: str
-    detail: str
-    # The reports the order lifecycle refused (execution_reports_sound): order, exec type,
-    # from/to status, rules and values of each; in the payload only when there are any.
-    refusals: tuple[Refusal, ...] = ()
-
-    def to_payload(self) -> dict[str, object]:
-        payload: dict[str, object] = {"invariant": self.invariant, "detail": self.detail}
-        if self.refusals:
-            payload["refused_reports"] = [r.to_payload() for r in self.refusals]
-        return payload
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

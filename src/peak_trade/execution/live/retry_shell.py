@@ -42,8 +42,8 @@ from peak_trade.execution.broker.protocol import (
     DuplicateClientOrderId,
     TransientBrokerError,
 )
+from peak_trade.execution.live.breach import Breach
 from peak_trade.execution.live.broker_gateway import BrokerSevered
-from peak_trade.execution.live.checks import Breach
 from peak_trade.execution.live.retry.desk import GIVEN_UP, FateQuery, PendingRetry, RetryDesk
 from peak_trade.execution.live.retry.fate_query import Fate, FateResolution, GivenUp, resolve_fate
 from peak_trade.execution.live.retry.policy import Decision, FailureClass, classify, decide

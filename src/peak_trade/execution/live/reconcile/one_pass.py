@@ -14,7 +14,7 @@ from decimal import Decimal
 from peak_trade.execution.broker.model import OrderStatus
 from peak_trade.execution.broker.protocol import BrokerSnapshot
 from peak_trade.execution.live.book import OrderState
-from peak_trade.execution.live.checks import Breach
+from peak_trade.execution.live.breach import Breach
 from peak_trade.execution.live.reconcile.compare import (
     NOTHING_FOUND,
     ReconcileState,
