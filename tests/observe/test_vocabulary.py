@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from peak_trade.execution.live.rails import RAIL_NAMES
+from peak_trade.execution.live.rails.rules import RAIL_NAMES
 from peak_trade.harness.schema_enums import SESSION_REFUSALS
 from peak_trade.observe.facts import fold_records
 from peak_trade.observe.metrics import METRICS, OPENMETRICS, TEXT, render

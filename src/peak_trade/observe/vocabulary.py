@@ -17,8 +17,8 @@ import re
 
 from peak_trade.execution.broker.model import OrderStatus
 from peak_trade.execution.live.checks import RUNTIME_INVARIANTS
-from peak_trade.execution.live.rails import RAIL_NAMES
-from peak_trade.execution.live.reconciler import DifferenceKind
+from peak_trade.execution.live.rails.rules import RAIL_NAMES
+from peak_trade.execution.live.reconcile.compare import DifferenceKind
 from peak_trade.execution.live.state import SessionState
 
 __all__ = [
