@@ -53,7 +53,7 @@ def test_the_vocabulary_holds_every_rule_the_engine_writes() -> None:
         r'rail="([a-z_]+)"',
         r'_reject\(\s*"([a-z_]+)"',
     )
-    for source in LIVE.glob("*.py"):
+    for source in LIVE.rglob("*.py"):
         text = source.read_text(encoding="utf-8")
         for pattern in patterns:
             written.update(re.findall(pattern, text))
