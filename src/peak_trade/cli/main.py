@@ -190,6 +190,18 @@ def _session_status(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=_lazy("observe_cmds", "cmd_status"))
 
 
+def _readiness(parser: argparse.ArgumentParser) -> None:
+    from peak_trade.cli.readiness_cmds import configure  # argparse only: the engine loads later
+
+    configure(parser)
+
+
+def _incident(parser: argparse.ArgumentParser) -> None:
+    from peak_trade.cli.incident_cmds import configure
+
+    configure(parser)
+
+
 def _explore(parser: argparse.ArgumentParser) -> None:
     from peak_trade.cli.explore_cmds import configure  # argparse only: the engine loads later
 
@@ -234,6 +246,11 @@ _COMMANDS: dict[str, tuple[str, dict[str, tuple[str, _Configure]] | _Configure]]
     "config": ("print the resolved [tool.peak_trade] settings and where each came from", _config),
     "schema": ("print or write the scenario JSON Schema (for editors)", _schema),
     "report": ("write the static HTML report of a run (audit, evidence, diagrams)", _report),
+    "readiness": (
+        "run the readiness checklist (C5) and write the readiness pack; enables nothing",
+        _readiness,
+    ),
+    "incident": ("bundle a failed run's files with a filled incident template", _incident),
 }
 
 

@@ -149,7 +149,9 @@ def _settings(baseline: dict[str, object] | None) -> dict[str, object]:
     }
 
 
-def _scan(root: Path, names: Sequence[str], settings: dict[str, object]) -> tuple[list[Finding], list[str], int]:
+def _scan(
+    root: Path, names: Sequence[str], settings: dict[str, object]
+) -> tuple[list[Finding], list[str], int]:
     from detect_secrets.core.scan import _process_line_based_plugins
     from detect_secrets.settings import transient_settings
 
@@ -195,7 +197,9 @@ def scan_repository(root: Path) -> ScanResult:
     names = tracked_files(root)
     findings, skipped, scanned = _scan(root, names, _settings(baseline))
     known = _audited(baseline)
-    unexpected = tuple(f for f in findings if known.get((f.file, f.kind, f.hashed), True) is not False)
+    unexpected = tuple(
+        f for f in findings if known.get((f.file, f.kind, f.hashed), True) is not False
+    )
     return ScanResult(
         files_scanned=scanned,
         files_skipped=tuple(skipped),
@@ -234,7 +238,9 @@ def _entries(document: dict[str, object]) -> Iterator[dict[str, object]]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if args != ["--update-baseline"]:
-        print("usage: python -m peak_trade.readiness.credentials --update-baseline", file=sys.stderr)
+        print(
+            "usage: python -m peak_trade.readiness.credentials --update-baseline", file=sys.stderr
+        )
         return 2
     root = Path.cwd()
     document = baseline_document(root)

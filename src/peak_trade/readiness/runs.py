@@ -64,7 +64,9 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-def judge(scenario: Scenario, result: RunResult, broker: BrokerWatch, snapshot_dir: Path) -> Verdict:
+def judge(
+    scenario: Scenario, result: RunResult, broker: BrokerWatch, snapshot_dir: Path
+) -> Verdict:
     """The verdict `harness.verdict.evaluate` gives, for a run made here (with a watch)."""
     mismatches: list[Mismatch] = list(check_expectations(scenario.expect, result))
     if scenario.expect.properties:
