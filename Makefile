@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-quick soak clean docs mutate mutate-report explore
+.PHONY: run test readiness bench bench-quick soak clean docs mutate mutate-report explore
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ test: $(STAMP)
 	$(BIN)/peak-trade scenario validate --strict
 	@$(BIN)/python -m tests.report.chromium
 	$(BIN)/pytest -q
+
+# The readiness pack (docs/readiness.md): every scenario twice, the credential scan, the checklist;
+# readiness/READINESS-YYYYMMDD.md and .json. Necessary, not sufficient, for going live.
+readiness: $(STAMP)
+	$(BIN)/peak-trade readiness --output readiness
 
 clean:
 	rm -rf $(VENV) build mutants

@@ -196,12 +196,6 @@ def _readiness(parser: argparse.ArgumentParser) -> None:
     configure(parser)
 
 
-def _incident(parser: argparse.ArgumentParser) -> None:
-    from peak_trade.cli.incident_cmds import configure
-
-    configure(parser)
-
-
 def _explore(parser: argparse.ArgumentParser) -> None:
     from peak_trade.cli.explore_cmds import configure  # argparse only: the engine loads later
 
@@ -250,7 +244,6 @@ _COMMANDS: dict[str, tuple[str, dict[str, tuple[str, _Configure]] | _Configure]]
         "run the readiness checklist (C5) and write the readiness pack; enables nothing",
         _readiness,
     ),
-    "incident": ("bundle a failed run's files with a filled incident template", _incident),
 }
 
 
