@@ -91,8 +91,9 @@ def test_breach_and_acknowledgement() -> None:
     assert ("DRYRUN_ACTIVE", "ERROR_REQUIRES_OPERATOR") in dict(facts.counts.transitions)
     timeline = [(t.from_state, t.to_state, t.reason) for t in facts.transitions]
     assert ("DRYRUN_ACTIVE", "ERROR_REQUIRES_OPERATOR", "execution_reports_sound") in timeline
-    # steps 3 and 4 began in ERROR_REQUIRES_OPERATOR, which does not reconcile
-    assert facts.reconciler_last_ok_step == 2
+    # steps 3 and 4 began in ERROR_REQUIRES_OPERATOR, which does not reconcile; the
+    # acknowledgement at step 4 begins the stop, which compares the books then (and they agree)
+    assert facts.reconciler_last_ok_step == 4
 
 
 def test_refusals_and_automatic_kill_switch() -> None:

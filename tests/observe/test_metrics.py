@@ -187,6 +187,10 @@ def follow(trail: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
         if r["type"] == "order_submitted":
             status.setdefault(p["client_order_id"], "pending_new")
         elif r["type"] == "execution_report" and p.get("outcome") == "applied":
+            if p["exec_type"] in ("cancel_rejected", "replace_rejected") and (
+                p["status"] == "rejected"
+            ):
+                continue  # FIX B.1.f: the broker does not know the order, which stays as it was
             move(p.get("client_order_id"), p["status"])
         elif r["type"] == "submit_failed" or (
             r["type"] == "fate_resolved" and p.get("fate") == "mark_rejected"

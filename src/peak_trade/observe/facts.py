@@ -41,18 +41,22 @@ What the records say and where each fact comes from
 - open orders, positions, cash: `session_summary` when the session ended; otherwise derived from
   the reports (positions only while no bust or correction needs the book to recompute them).
 
-`reconciler_last_ok_step` is the last step at which a reconciliation pass ran (a step due under
-the session's `reconciler.every_steps`, begun in DRYRUN_ACTIVE or STOPPING) and left no difference
+`reconciler_last_ok_step` is the last step at which the session compared its book with the
+broker's (a step due under `reconciler.every_steps` begun in DRYRUN_ACTIVE; every step of a drain,
+begun in STOPPING; the step a stop began at, which compares then) and left no difference
 outstanding: no pending difference, no escalation (`book_matches_broker`) and no failed snapshot.
 Steps that wrote no record are accounted for too: the session's clock advanced through them with
-its state and its outstanding differences unchanged.
+its state and its outstanding differences unchanged. A difference a stop's own comparison
+escalates at once is recorded only by the next drain step's breach, with its age: the good steps
+since it was first seen are withdrawn then. tests/observe/test_facts_engine.py checks all of this
+against the engine's own passes.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
@@ -127,6 +131,7 @@ _REFUSED_OPERATIONS = frozenset({"illegal_operation", "illegal_transition", "ste
 _CLOSED_STATUSES = frozenset({"filled", "canceled", "rejected", "expired"})
 _LOCAL_CLOSES = {"mark_rejected": "rejected", "mark_canceled": "canceled"}  # in_flight.Resolution
 _RECONCILING_STATES = frozenset({"DRYRUN_ACTIVE", "STOPPING"})
+_REQUEST_REJECTS = frozenset({"cancel_rejected", "replace_rejected"})
 # The session's own stop at its step bound (orchestrator: f"step bound {n} reached"): not an
 # operator's action.
 _AUTO_STOP = re.compile(r"step bound \d+ reached")
@@ -134,6 +139,8 @@ _AUTO_STOP = re.compile(r"step bound \d+ reached")
 # step(s))", joined by "; " (reconcile_pass.py). Anchored at the start or a separator: unanchored,
 # a word inside one difference's text ("broker cum_qty=40 ...") read as the next one's kind.
 _DIFFERENCE = re.compile(r"(?:^|; )([a-z_]+) (.*?): ours ")
+_AGE = re.compile(r" \(for (\d+) step\(s\)\)$")  # the end of one escalated difference
+OK_STEPS_KEPT = 64  # good reconciliation steps remembered, to withdraw those a late finding voids
 
 T = TypeVar("T")
 
@@ -494,7 +501,9 @@ class _Fold:
         self.outstanding: set[tuple[str, str]] = set()
         self.step_start_state: str | None = None
         self.step_bad = False
+        self.step_stop_began = False  # a stop began at the step being folded
         self.last_ok: int | None = None
+        self.ok_steps: deque[int] = deque(maxlen=OK_STEPS_KEPT)  # the last good steps, in order
 
     # --- per record
     def add(self, record: Mapping[str, Any]) -> None:
@@ -530,26 +539,49 @@ class _Fold:
         if last_silent >= first_silent:
             self._judge_silent(first_silent, last_silent)
         self.step, self.step_start_state, self.step_bad = step, self.state, False
+        self.step_stop_began = False
 
     def _due(self, step: int) -> bool:
         return self.every_steps is not None and step >= 1 and step % self.every_steps == 0
 
+    def _compared(self, step: int, began_in: str | None) -> bool:
+        """Whether the session compared the books at `step` (orchestrator._reconcile): a due
+        step begun trading, every step of a drain (it compares each step to decide), and the
+        step a stop began at (the stop compares then unless that step already had)."""
+        if self.every_steps is None or step < 1:
+            return False  # no valid reconciler: preflight refused the session
+        if began_in == "STOPPING" or self.step_stop_began:
+            return True
+        return began_in == "DRYRUN_ACTIVE" and self._due(step)
+
     def _judge(self, step: int, began_in: str | None) -> None:
-        if (
-            self._due(step)
-            and began_in in _RECONCILING_STATES
-            and not self.step_bad
-            and not self.outstanding
-        ):
-            self.last_ok = step
+        if self._compared(step, began_in) and not self.step_bad and not self.outstanding:
+            self._ok(step)
+
+    def _ok(self, step: int) -> None:
+        self.last_ok = step
+        if not self.ok_steps or self.ok_steps[-1] != step:
+            self.ok_steps.append(step)
+
+    def seen_since(self, first_seen: int) -> None:
+        """A difference escalated now was there since `first_seen` without a record (a stop's
+        own comparison escalates without a breach; the next drain step breaches): no step from
+        then on was good."""
+        kept = self.ok_steps
+        while kept and kept[-1] >= first_seen:  # bounded by OK_STEPS_KEPT
+            kept.pop()
+        if self.last_ok is not None and self.last_ok >= first_seen:
+            # the last good step before it, or none when it is older than those remembered
+            self.last_ok = kept[-1] if kept else None
 
     def _judge_silent(self, first: int, last: int) -> None:
         # No record in these steps: each began in the current state, with nothing new found.
         if self.every_steps is None or self.state not in _RECONCILING_STATES or self.outstanding:
             return
-        due = last - last % self.every_steps
+        # a drain compares at every step; trading, only at the due ones
+        due = last if self.state == "STOPPING" else last - last % self.every_steps
         if due >= max(first, 1):
-            self.last_ok = due
+            self._ok(due)
 
     def finish(self, chain: ChainFacts) -> AuditFacts:
         self._judge(self.step, self.step_start_state)
@@ -687,6 +719,8 @@ def _on_transition(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str,
         )
     )
     fold.c_transitions.add((source, target))
+    if target == "STOPPING":
+        fold.step_stop_began = True  # the stop compares the books at its step (_begin_stop)
     if trigger == "acknowledge":
         fold.actions.add(
             OperatorAction(
@@ -756,6 +790,11 @@ def _on_report(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, Any
         return
     orig = _text(p.get("orig_client_order_id"))
     order_id = fold.known_order(cid, orig)
+    if exec_type in _REQUEST_REJECTS and status == "rejected":
+        # A reject of a request for an order the broker does not know (FIX B.1.f): the request
+        # failed and the order stays as it was (order_lifecycle.explain), whatever the report's
+        # OrdStatus says; the reconciler judges the disagreement.
+        status = None
     if order_id is not None and status is not None:
         if exec_type == "replaced" and cid is not None and order_id != cid:
             # a chained replace: the order goes by the request's id from now on
@@ -810,8 +849,13 @@ def _on_breach(fold: _Fold, step: int, p: Mapping[str, Any], r: Mapping[str, Any
     fold.c_breaches.add(invariant)
     if invariant == "book_matches_broker":
         fold.step_bad = True
-        for match in _DIFFERENCE.finditer(detail):  # "kind key: ours X, broker Y (...)"; ...
+        matches = list(_DIFFERENCE.finditer(detail))  # "kind key: ours X, broker Y (...)"; ...
+        for index, match in enumerate(matches):
             kind, key = match[1], match[2]
+            end = matches[index + 1].start() if index + 1 < len(matches) else len(detail)
+            age = _AGE.search(detail, match.end(), end)
+            if age is not None and (kind, key) not in fold.outstanding:
+                fold.seen_since(step - int(age[1]))
             fold.reconciliation.add(
                 ReconcileFinding(step=step, event="escalated", kind=kind, key=key, detail=None)
             )
