@@ -47,7 +47,7 @@ def _git(root: Path, *args: str) -> None:
 
 def _matrix_doc(ids: list[str]) -> str:
     text = (ROOT / "docs" / "failure-matrix.md").read_text(encoding="utf-8")
-    head, cases = text.split("## Cases", 1)
+    _head, cases = text.split("## Cases", 1)
     rows = [
         line
         for line in cases.split("\n## ", 1)[0].splitlines()
@@ -106,7 +106,8 @@ def _commit(root: Path) -> None:
 def test_the_copy_passes_and_writes_the_pack(project: Path, capsys) -> None:
     code, verdicts, err = _pack(capsys)
     assert code == 0, err
-    assert len(verdicts) == 13 and not _failed(verdicts)
+    assert len(verdicts) == 13
+    assert not _failed(verdicts)
     written = sorted(p.name for p in (project / "out").iterdir())
     assert [n for n in written if n.startswith("READINESS-")] == [
         n for n in written if n.startswith("READINESS-") and n[10:18].isdigit()
@@ -125,7 +126,8 @@ def test_the_same_tree_gives_the_same_pack(project: Path, capsys) -> None:
     main(["readiness", "--output", "a"])
     capsys.readouterr()
     second = {p.name: p.read_bytes() for p in (project / "a").glob("READINESS-*")}
-    assert len(first) == 2 and first == second
+    assert len(first) == 2
+    assert first == second
 
 
 def test_a_nondeterministic_scenario_fails_determinism(project, capsys, monkeypatch) -> None:
@@ -144,7 +146,8 @@ def test_a_nondeterministic_scenario_fails_determinism(project, capsys, monkeypa
     assert code == 1
     # evidence of run 1 cannot verify against a run 2 that differs: both items say so
     assert _failed(verdicts) == {"deterministic", "evidence_verifies"}
-    assert "FAIL deterministic" in err and "happy_path_full_fills" in err
+    assert "FAIL deterministic" in err
+    assert "happy_path_full_fills" in err
 
 
 def test_a_tripwire_that_does_not_stop_fails(project, capsys, monkeypatch) -> None:
@@ -153,7 +156,8 @@ def test_a_tripwire_that_does_not_stop_fails(project, capsys, monkeypatch) -> No
     code, verdicts, err = _pack(capsys)
     assert code == 1
     assert "tripwires_stop" in _failed(verdicts)
-    assert "fm_overfill" in err and "DRYRUN_ACTIVE" in err
+    assert "fm_overfill" in err
+    assert "DRYRUN_ACTIVE" in err
 
 
 def test_a_committed_credential_fails(project: Path, capsys) -> None:
@@ -164,7 +168,8 @@ def test_a_committed_credential_fails(project: Path, capsys) -> None:
     assert code == 1
     assert _failed(verdicts) == {"no_credentials"}
     assert "deploy.env:1: AWS Access Key" in err
-    assert key not in err and key not in (project / "out").joinpath(
+    assert key not in err
+    assert key not in (project / "out").joinpath(
         next(p.name for p in (project / "out").glob("READINESS-*.md"))
     ).read_text(encoding="utf-8")
 
@@ -173,7 +178,8 @@ def test_an_unaudited_baseline_entry_fails(project: Path, capsys) -> None:
     (project / "creds.py").write_text('password = "hunter2-canary"\n', encoding="utf-8")
     _commit(project)
     code, verdicts, _ = _pack(capsys)
-    assert code == 1 and _failed(verdicts) == {"no_credentials"}
+    assert code == 1
+    assert _failed(verdicts) == {"no_credentials"}
     from peak_trade.readiness.credentials import baseline_document
 
     document = baseline_document(project)  # the entry, unaudited: still a FAIL
@@ -208,7 +214,8 @@ def test_a_live_enabled_config_fails_no_live(project: Path, capsys) -> None:
     code, verdicts, err = _pack(capsys)
     assert code == 1
     assert "no_live" in _failed(verdicts)
-    assert "happy_path_full_fills" in err and "live-switch" in err
+    assert "happy_path_full_fills" in err
+    assert "live-switch" in err
 
 
 def test_removing_the_enable_flag_statement_fails(project: Path, capsys) -> None:

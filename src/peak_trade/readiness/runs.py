@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from peak_trade.execution.live.audit_verify import VerifyResult, verify_file
+from peak_trade.execution.live.audit import VerifyResult, verify_file
 from peak_trade.explore.properties import BrokerWatch, property_mismatches
 from peak_trade.harness.expectations import Mismatch, check_expectations
 from peak_trade.harness.model import Scenario
