@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test readiness bench bench-quick soak clean docs mutate mutate-report explore
+.PHONY: run test readiness bench bench-quick bench-callgrind soak clean docs mutate mutate-report explore
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,13 @@ bench:
 bench-quick:
 	@test -x $(BIN)/python || { echo "no $(VENV): run 'make test' first"; exit 2; }
 	$(BIN)/python -m benchmarks --quick
+
+# Instructions (callgrind Ir) per B1 order, free of machine noise; BASE=REV also counts another
+# commit's src/ with the same workload and prints the ratio (docs/benchmarks.md). Needs valgrind.
+BASE ?=
+bench-callgrind:
+	@test -x $(BIN)/python || { echo "no $(VENV): run 'make test' first"; exit 2; }
+	$(BIN)/python -m benchmarks.callgrind_b1 $(if $(BASE),--base $(BASE))
 
 # The fault explorer (docs/explore.md) over every landed scenario: minutes, never part of `make
 # test` or CI. EXPLORE_BUDGET variants in all, EXPLORE_SEED; report in build/explore/.

@@ -1,4 +1,5 @@
-"""`python -m benchmarks [--quick] [--json] [--save FILE] [--plot PNG] [--only B1,B2,...]`."""
+"""`python -m benchmarks [--quick] [--json] [--save FILE] [--plot PNG] [--only B1,B2,...]
+[--ns 10000,100000] [--variants market] [--sinks memory,file]`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks import (
@@ -17,6 +18,7 @@ from benchmarks import (
     b5_harness,
     b6_verify,
     b7_explore,
+    callgrind_b1,
     profile_b1,
 )
 from benchmarks.core import CaseFailed, Figure, Settings, skipped
@@ -38,7 +40,7 @@ class Plan:
 
 FULL = Plan([10_000, 100_000, 1_000_000], 400, 250, 1000, 30, 1_000_000, 9, 100_000, 400)
 QUICK = Plan([1_000, 2_000], 3, 0, 50, 10, 30_000, 5, 2_000, 40)
-ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "PROFILE")
+ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "PROFILE", "CALLGRIND")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,8 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, help="also write every figure and the profile here")
     parser.add_argument("--plot", type=Path, help="write the per-order cost plot (PNG) here")
     parser.add_argument("--only", default=",".join(ALL), help=f"subset of {','.join(ALL)}")
+    parser.add_argument("--ns", help="B1-B4 order counts (e.g. 10000,100000)")
+    parser.add_argument("--variants", help="B1/B2 variants to run (market, limit); default both")
+    parser.add_argument("--sinks", help="B1/B3 sinks (memory, file, file_fsync); default all")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    if args.ns:
+        plan = replace(plan, ns=sorted(int(part) for part in args.ns.split(",")))
+    variants = _choice(args.variants, ("market", "limit"))
+    sinks = _choice(args.sinks, ("memory", "file", "file_fsync"))
     only = {part.strip().upper() for part in args.only.split(",")}
     started = time.perf_counter()
     load_at_start = round(os.getloadavg()[0], 2)
@@ -58,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - started:7.1f} s] {message}", file=sys.stderr, flush=True)
 
-    settings = Settings(quick=args.quick, repeats=args.repeats, log=log)
+    settings = Settings(
+        quick=args.quick, repeats=args.repeats, log=log, variants=variants, sinks=sinks
+    )
     version, note = b2_nautilus.available()
     figures: list[Figure] = []
     profile: dict[str, object] | None = None
@@ -108,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     stage("B6", b6)
     stage("B7", b7)
     stage("PROFILE", prof)
+    stage("CALLGRIND", lambda: figures.extend(callgrind_b1.run(settings)))
     elapsed = time.perf_counter() - started
     if version is None and "B2" in only:
         log(note)
@@ -142,6 +154,16 @@ def main(argv: list[str] | None = None) -> int:
         per_order_plot(figures, args.plot, version)
     log(f"done in {elapsed:.1f} s")
     return 0
+
+
+def _choice(text: str | None, known: tuple[str, ...]) -> tuple[str, ...]:
+    if text is None:
+        return known
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise SystemExit(f"unknown {', '.join(unknown)}: choose from {', '.join(known)}")
+    return chosen
 
 
 if __name__ == "__main__":

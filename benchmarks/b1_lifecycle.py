@@ -29,6 +29,8 @@ def run(
     by_case: dict[tuple[str, str, int], Figure] = {}
     rss: dict[int, list[dict]] = {}
     for variant, sink in CASES:
+        if variant not in settings.variants or sink not in settings.sinks:
+            continue
         per_order = 0.0
         for n in ns:
             labels = {"sink": sink, "variant": variant}

@@ -45,7 +45,7 @@ def run(
         return figures, {"market": None, "limit": None}
     figures: list[Figure] = []
     reached: dict[str, int | None] = {}
-    for variant in ("market", "limit"):
+    for variant in settings.variants:
         per_order, reached[variant] = 0.0, None
         for n in ns:
             if over_budget(per_order, n, settings.repeats, budget_s):

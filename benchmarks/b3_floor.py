@@ -109,6 +109,8 @@ def floor_loop(n: int, sink: str) -> dict[str, object]:
 def run(settings: Settings, ns: list[int], b1: dict[tuple[str, str, int], Figure]) -> list[Figure]:
     figures = []
     for sink in ("memory", "file"):
+        if sink not in settings.sinks:
+            continue
         for n in ns:
             runs = repeat(settings, "benchmarks.b3_floor:floor_loop", {"n": n, "sink": sink})
             floor = spread("b3_floor_orders_per_s", n, [n / r["seconds"] for r in runs], "orders/s")

@@ -24,6 +24,9 @@ class Settings:
     quick: bool
     repeats: int
     log: Callable[[str], None]
+    # The B1/B2/B3 cases to run (--variants, --sinks): a subset when only some are measured.
+    variants: tuple[str, ...] = ("market", "limit")
+    sinks: tuple[str, ...] = ("memory", "file", "file_fsync")
 
 
 @dataclass(slots=True)

@@ -108,8 +108,9 @@ def targets(figures: list[Figure]) -> list[Verdict]:
             Verdict(name, f, ok, f"us/order at N={f.n} is {growth:.2f}x that at the smallest N")
         )
     for f in _find(figures, "b3_ratio_to_floor"):
-        bound = 0.7 if f.labels["sink"] == "memory" else 0.5
-        at_least(f"B1 vs B3 floor ({f.labels['sink']}, N={f.n})", f, bound)
+        # Issue 16's bound, with the file sink; the memory sink's ratio is reported, not targeted.
+        if f.labels["sink"] == "file":
+            at_least(f"B1 vs B3 floor (file, N={f.n})", f, 0.33)
     rss = _find(figures, "b4_peak_rss_mb")
     if rss:
         largest = max(rss, key=lambda f: f.n or 0)
