@@ -53,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(ALL), help=f"subset of {','.join(ALL)}")
     parser.add_argument("--ns", help="B1-B4 order counts (e.g. 10000,100000)")
     parser.add_argument("--variants", help="B1/B2 variants to run (market, limit); default both")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="time by wall clock, or by the measured process's CPU time (a shared machine)",
+    )
     parser.add_argument("--sinks", help="B1/B3 sinks (memory, file, file_fsync); default all")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -68,7 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.perf_counter() - started:7.1f} s] {message}", file=sys.stderr, flush=True)
 
     settings = Settings(
-        quick=args.quick, repeats=args.repeats, log=log, variants=variants, sinks=sinks
+        quick=args.quick,
+        repeats=args.repeats,
+        log=log,
+        variants=variants,
+        sinks=sinks,
+        clock=args.clock,
     )
     version, note = b2_nautilus.available()
     figures: list[Figure] = []
@@ -125,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         log(note)
     info = machine(version)
     info["load_avg_1m_at_start"] = load_at_start
-    info["command"] = "python -m benchmarks" + (" --quick" if args.quick else "")
+    info["command"] = "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv)
+    info["clock"] = args.clock
     info["elapsed_s"] = round(elapsed, 1)
     verdicts = targets(figures)
     if args.json:

@@ -122,13 +122,15 @@ def run(settings: Settings, count: int, loops: int, nautilus: str | None) -> lis
         wall([py, "-m", "pytest", "-q", "--snapshot-update"], cwd=scen)
         timed = {"scenarios": [], "trivial": [], "cli": []}
         for index in range(settings.repeats):  # interleaved, so drift hits all three alike
-            timed["scenarios"].append(wall([py, "-m", "pytest", "-q"], cwd=scen))
-            timed["trivial"].append(wall([py, "-m", "pytest", "-q"], cwd=triv))
+            clock = settings.clock
+            timed["scenarios"].append(wall([py, "-m", "pytest", "-q"], cwd=scen, clock=clock))
+            timed["trivial"].append(wall([py, "-m", "pytest", "-q"], cwd=triv, clock=clock))
             evidence = Path(scratch) / f"evidence-{index}"
             timed["cli"].append(
                 wall(
                     [*cli(), "scenario", "run", "scenarios", "--evidence-dir", str(evidence)],
                     cwd=scen,
+                    clock=clock,
                 )
             )
             settings.log(

@@ -103,9 +103,9 @@ def run_session(
     with tempfile.TemporaryDirectory(prefix="peak-bench-") as scratch:
         path = Path(keep_file) if keep_file else Path(scratch) / "audit.jsonl"
         session = build(n, sink, variant, path)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         drive(session, n)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         status = session.status()
         file_bytes = path.stat().st_size if sink != "memory" else 0
     state = status.state.value
@@ -116,6 +116,7 @@ def run_session(
         )
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "orders": status.orders_submitted,
         "fills": status.fills,
         "records": status.audit_records,
