@@ -28,7 +28,7 @@ from typing import Literal, Protocol, get_args
 
 import orjson
 
-from peak_trade.execution.live.audit_trail.redaction import Redactor
+from peak_trade.execution.live.audit_trail.redaction import _SAFE_KEYS, Redactor
 from peak_trade.execution.live.audit_trail.text import escape_lone_surrogates
 
 GENESIS_HASH = "0" * 64
@@ -170,6 +170,11 @@ def _encode(
     digits and `_string` come out exactly as json writes them, so only the payload goes through
     the encoder (test_audit checks the two ways agree byte for byte)."""
     text = canonical_json(payload if type_(payload) is dict else dict(payload), "$.payload")
+    return _chain(seq, step, type, state, text, prev)
+
+
+def _chain(seq: int, step: int, type: str, state: str, text: str, prev: str) -> tuple[str, str]:
+    """The line and hash of a record whose payload encodes as `text` (see _encode)."""
     body = (
         f'{{"payload":{text},"prev":"{prev}","seq":{seq},"state":{_string(state)},'
         f'"step":{step},"type":{_string(type)}}}'
@@ -351,6 +356,8 @@ class AuditTrail:
             raise ValueError("An audit trail needs at least one sink.")
         self._sinks = list(sinks)
         self._redactor = Redactor() if redactor is None else redactor
+        # No secret to look for: only keys and nested values can change a payload (_plain_line).
+        self._plain = not self._redactor.values
         self._state: Literal["new", "open", "closed"] = "new"
         self.seq, self.head, self._step = 0, GENESIS_HASH, 0
 
@@ -379,25 +386,12 @@ class AuditTrail:
             raise AuditSinkError("No audit sink is left, so the record cannot be written.")
         if isinstance(step, int) and step < self._step:
             raise ValueError(f"The step must not go back: step {step} follows step {self._step}.")
-        safe = self._redactor.redact(payload)  # before hashing: the hash covers what is written
         seq, prev = self.seq + 1, self.head
-        if (
-            type_(step) is int
-            and step >= 0
-            and type_(type) is str
-            and type_(state) is str
-            and type_(safe) is dict
-        ):
-            encode = _encode  # the common case: encode_record's checks hold already
+        line = self._plain_line(seq, step, type, state, payload, prev)
+        if line is not None:  # the fused pass: nothing to redact, nothing to refuse
+            safe, digest = payload, line[_HASH]
         else:
-            encode = _checked_encode
-        try:
-            line, digest = encode(seq, step, type, state, safe, prev)
-        except NotUnicodeText:
-            # Rare, so it costs the common path nothing: the record is still written, with each
-            # lone surrogate as a visible \uXXXX escape and a flag saying so (never silently).
-            safe = {**escape_lone_surrogates(safe), ESCAPED_FLAG: True}  # type: ignore[dict-item]
-            line, digest = encode(seq, step, type, state, safe, prev)
+            safe, line, digest = self._general_line(seq, step, type, state, payload, prev)
         self.seq, self.head, self._step = seq, digest, step
         failures = []
         for sink in tuple(self._sinks):  # a copy: a failed sink is removed while looping
@@ -416,6 +410,58 @@ class AuditTrail:
         return AuditRecord(
             seq=seq, step=step, type=type, state=state, payload=safe, prev=prev, hash=digest
         )
+
+    def _plain_line(
+        self, seq: int, step: int, type: str, state: str, payload: Payload, prev: str
+    ) -> str | None:
+        """The record's line in one pass over the payload, or None for the general path.
+
+        The fused pass covers the usual record: a flat dict of str, int, bool, None and Decimal
+        under keys the redactor has already judged safe, with no secret configured. Redaction
+        then returns the payload itself and the float walk finds nothing (one type test settles
+        both), so only the encoding is left. Anything else (a nested value, a key not yet judged,
+        a configured secret, a surrogate, an unusual envelope) is None: `_general_line` decides,
+        and writes the same bytes (test_writer_fused compares the two on generated records)."""
+        if (
+            self._plain
+            and type_(payload) is dict
+            and type_(step) is int
+            and step >= 0
+            and type_(type) is str
+            and type_(state) is str
+            and _SAFE_KEYS.issuperset(payload)
+            and _FLOAT_FREE.issuperset(map(type_, payload.values()))
+        ):
+            try:
+                return _chain(seq, step, type, state, _encode_json(payload), prev)[0]
+            except NotUnicodeText:  # a lone surrogate: the general path escapes and flags it
+                return None
+        return None
+
+    def _general_line(
+        self, seq: int, step: int, type: str, state: str, payload: Payload, prev: str
+    ) -> tuple[Payload, str, str]:
+        """Redact, refuse floats, encode (checking the envelope where it is unusual): the payload
+        as written, the line and its hash."""
+        safe = self._redactor.redact(payload)  # before hashing: the hash covers what is written
+        if (
+            type_(step) is int
+            and step >= 0
+            and type_(type) is str
+            and type_(state) is str
+            and type_(safe) is dict
+        ):
+            encode = _encode  # the common case: encode_record's checks hold already
+        else:
+            encode = _checked_encode
+        try:
+            line, digest = encode(seq, step, type, state, safe, prev)  # type: ignore[arg-type]
+        except NotUnicodeText:
+            # Rare, so it costs the common path nothing: the record is still written, with each
+            # lone surrogate as a visible \uXXXX escape and a flag saying so (never silently).
+            safe = {**escape_lone_surrogates(safe), ESCAPED_FLAG: True}  # type: ignore[dict-item]
+            line, digest = encode(seq, step, type, state, safe, prev)
+        return safe, line, digest  # type: ignore[return-value]
 
     def close(self) -> None:
         """Closes every live sink (file sinks seal); a second call does nothing."""
