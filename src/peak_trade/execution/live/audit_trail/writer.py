@@ -380,6 +380,21 @@ class AuditTrail:
         return failures
 
     def append(self, *, step: int, type: str, state: str, payload: Payload) -> AuditRecord:
+        """Write one record to every live sink; the record as written (payload redacted)."""
+        prev = self.head
+        safe = self._put(step, type, state, payload)
+        return AuditRecord(
+            seq=self.seq, step=step, type=type, state=state, payload=safe, prev=prev, hash=self.head
+        )
+
+    def write(self, *, step: int, type: str, state: str, payload: Payload) -> int:
+        """`append` for a caller that needs only the record's sequence number (the session's
+        hot path): the same checks, bytes and errors, without building an AuditRecord."""
+        self._put(step, type, state, payload)
+        return self.seq
+
+    def _put(self, step: int, type: str, state: str, payload: Payload) -> Payload:
+        """Encode, chain and write one record; the payload as written."""
         if self._state != "open":
             raise AuditError(f"The audit trail is {self._state}, not open, and takes no records.")
         if not self._sinks:
@@ -407,9 +422,7 @@ class AuditTrail:
                 f"Audit record {seq} could not be written to {'; '.join(failures)}; "
                 f"it was written to {', '.join(self.sink_names) or 'no sink'}."
             )
-        return AuditRecord(
-            seq=seq, step=step, type=type, state=state, payload=safe, prev=prev, hash=digest
-        )
+        return safe
 
     def _plain_line(
         self, seq: int, step: int, type: str, state: str, payload: Payload, prev: str
