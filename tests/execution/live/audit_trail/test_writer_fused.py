@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from peak_trade.execution.live.audit_trail.writer import AuditTrail, MemorySink
 from peak_trade.execution.live.audit_trail.redaction import Redactor
+from peak_trade.execution.live.audit_trail.writer import AuditTrail, MemorySink
 
 SECRET = "sk_live_Zq8wAb9x"
 
