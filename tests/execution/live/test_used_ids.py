@@ -54,3 +54,37 @@ def test_the_digest_does_not_depend_on_the_hash_seed() -> None:
             env={"PYTHONHASHSEED": seed},
         )
         assert int(out.stdout) == id_digest("o-1")
+
+
+def test_an_id_asked_about_then_added_is_digested_once(monkeypatch) -> None:
+    """The duplicate-id rail asks about an id, then the book adds it: one digest for both."""
+    import peak_trade.execution.live.used_ids as module
+
+    calls: list[str] = []
+
+    def counting(client_order_id: str) -> int:
+        calls.append(client_order_id)
+        return id_digest(client_order_id)
+
+    monkeypatch.setattr(module, "id_digest", counting)
+    used = UsedIds()
+    for n in range(5):
+        cid = f"o-{n}"
+        assert cid not in used
+        used.add(cid)
+        assert cid in used
+    assert calls == [f"o-{n}" for n in range(5)]
+    assert "o-0" in used  # an older id is digested again, and still found
+    assert calls[-1] == "o-0"
+
+
+@given(st.lists(st.tuples(st.booleans(), ids), max_size=80))
+def test_the_remembered_digest_never_changes_an_answer(operations) -> None:
+    """Any interleaving of asks and adds answers as a set does (the memo is only a shortcut)."""
+    used, model = UsedIds(), set()
+    for add, cid in operations:
+        if add:
+            used.add(cid)
+            model.add(cid)
+        assert (cid in used) == (cid in model)
+        assert len(used) == len(model)

@@ -1241,15 +1241,15 @@ class LiveSessionOrchestrator(RetryShell):
         if self._audit_open_failures is None:  # the first record opens the trail
             self._open_audit()
         expected = self._audit.seq + 1
-        try:
-            record = self._audit.append(
+        try:  # write: the sequence number is all the session reads of the record
+            seq = self._audit.write(
                 step=self._step, type=type_, state=self._state._value_, payload=payload
             )
         except AuditSinkError as exc:
             self._audit_failed(str(exc))
             return
-        if record.seq != expected and self._sequence_problem is None:
-            self._sequence_problem = f"audit record {record.seq} written where {expected} was due"
+        if seq != expected and self._sequence_problem is None:
+            self._sequence_problem = f"audit record {seq} written where {expected} was due"
 
     def _audit_failed(self, message: str) -> None:
         """A sink failed (and was dropped): say so at once in every sink left, whatever the

@@ -32,14 +32,26 @@ def id_digest(client_order_id: str) -> int:
 class UsedIds:
     """A grow-only set of client order ids; `in` is exact up to a 64-bit digest collision."""
 
-    __slots__ = ("_buckets", "_count")
+    __slots__ = ("_buckets", "_count", "_last_digest", "_last_id")
 
     def __init__(self) -> None:
         self._buckets: list[array[int] | None] = [None] * (1 << _BUCKET_BITS)
         self._count = 0
+        # The id digested last and its digest: the duplicate-id rail asks about an id just before
+        # the book adds it, so one digest serves both (one per used id, not two).
+        self._last_id: str | None = None
+        self._last_digest = 0
+
+    def _digest(self, client_order_id: str) -> int:
+        if type(client_order_id) is str and client_order_id == self._last_id:
+            return self._last_digest
+        digest = id_digest(client_order_id)
+        if type(client_order_id) is str:  # a str subclass may compare equal to other text
+            self._last_id, self._last_digest = client_order_id, digest
+        return digest
 
     def add(self, client_order_id: str) -> None:
-        digest = id_digest(client_order_id)
+        digest = self._digest(client_order_id)
         index = digest >> _SHIFT
         bucket = self._buckets[index]
         if bucket is None:
@@ -55,7 +67,7 @@ class UsedIds:
     def __contains__(self, client_order_id: object) -> bool:
         if not isinstance(client_order_id, str):
             return False
-        digest = id_digest(client_order_id)
+        digest = self._digest(client_order_id)
         bucket = self._buckets[digest >> _SHIFT]
         if bucket is None:
             return False
