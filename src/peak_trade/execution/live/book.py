@@ -29,6 +29,7 @@ from peak_trade.execution.broker.model import (
     report_violations,
 )
 from peak_trade.execution.broker.order_lifecycle import Refusal, is_closed, is_overfill, judge
+from peak_trade.execution.live.slot_build import slot_builder
 from peak_trade.execution.live.used_ids import UsedIds
 
 
@@ -193,6 +194,8 @@ class ReportResult:
     traded: Decimal = ZERO  # how far the order's standing executions moved (the position)
 
 
+_report_result = slot_builder(ReportResult)
+
 # Members as module constants for the per-report path: a module global is one dict lookup, a
 # member read through its Enum class is slower (see broker/model.py).
 _TRADE = ExecType.TRADE
@@ -285,7 +288,8 @@ def apply_report(order: OrderState | None, report: ExecutionReport) -> ReportRes
         order.time_in_force,
         executions,
     )
-    return ReportResult(outcome=_APPLIED, order=updated, violations=violations, traded=traded)
+    # Positionally, in ReportResult's field order (see slot_build: two per order).
+    return _report_result(_APPLIED, updated, violations, None, traded)
 
 
 @dataclass(slots=True)

@@ -73,6 +73,7 @@ from peak_trade.execution.live.reconcile.one_pass import needs_snapshot, reconci
 from peak_trade.execution.live.retry.config import RetryConfig
 from peak_trade.execution.live.retry.desk import RetryDesk
 from peak_trade.execution.live.retry_shell import RetryShell, retry_handles
+from peak_trade.execution.live.slot_build import slot_builder
 from peak_trade.execution.live.state import (
     STEPPING_STATES,
     IllegalTransition,
@@ -275,20 +276,20 @@ class LiveSessionOrchestrator(RetryShell):
             self._reset_step_problems()  # the book stays current; the error waits for its operator
             return
         breaches = run_runtime_checks(
-            StepFacts(
-                health=health,
-                unhealthy_streak=self._unhealthy_streak,
-                max_unhealthy_steps=self._max_unhealthy,
-                allowlist=self._allowlist,
-                report_violations=tuple(self._report_violations),
-                report_refusals=tuple(self._report_refusals),
-                call_failures=tuple(self._call_failures),
-                audit_failures=tuple(self._audit_failures),
-                audit_sequence_problem=self._sequence_problem,
-                broker_kind=self._broker_kind(),
-                account_problem=None
+            _step_facts(  # positionally, in StepFacts' field order (see slot_build)
+                health,
+                self._unhealthy_streak,
+                self._max_unhealthy,
+                self._allowlist,
+                tuple(self._report_violations),
+                tuple(self._call_failures),
+                tuple(self._audit_failures),
+                self._sequence_problem,  # audit_sequence_problem
+                self._broker_kind(),
+                None  # account_problem
                 if self._account is None
                 else self._account.problem(self._book.positions, self._gate.reference_prices()),
+                tuple(self._report_refusals),
             ),
             self._book,
         )
@@ -1289,6 +1290,7 @@ class LiveSessionOrchestrator(RetryShell):
 
 
 # Members as module constants for the per-report path (see broker/model.py for why).
+_step_facts = slot_builder(StepFacts)  # built on every step
 _APPLIED = Outcome.APPLIED
 _CANCEL_REJECTED = ExecType.CANCEL_REJECTED
 _ORDER_STATUS = ExecType.ORDER_STATUS

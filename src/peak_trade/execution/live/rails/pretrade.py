@@ -37,7 +37,10 @@ from peak_trade.execution.live.rails.rules import (
     initial_references,
     prune_accepted_steps,
 )
+from peak_trade.execution.live.slot_build import slot_builder
 from peak_trade.execution.live.tags import NO_TAGS, OrderTags
+
+_rail_context = slot_builder(RailContext)
 
 
 class _ExceptOne:
@@ -104,25 +107,26 @@ class PreTradeGate:
             o for o in book.open_orders.values() if not (amending and o.client_order_id == cid)
         )
         kill = self.kill_switch
-        return RailContext(
-            step=step,
-            allowlist=self._allowlist,
-            reference_prices=self._references,
-            positions=book.positions,
-            open_orders=open_orders,
-            known_client_order_ids=_ExceptOne(book, cid) if amending else book,
-            accepted_order_steps=self._accepted_steps,
-            kill_switch_engaged=kill.engaged,
-            kill_switch_mode=kill.mode,
-            kill_scopes=kill.scopes,
-            tags=tags,
-            order_tags=self.tags,
-            buying_power=buying_power,
-            fees=fees,
-            recent_orders=self._recent,
-            message_steps=self._message_steps,
-            reference_history=self._history,
-            strategy_positions=self._strategy_positions,
+        # Positionally, in RailContext's field order (see slot_build: built on every order).
+        return _rail_context(
+            step,
+            self._allowlist,
+            self._references,
+            book.positions,
+            open_orders,
+            _ExceptOne(book, cid) if amending else book,  # known_client_order_ids
+            self._accepted_steps,
+            kill.engaged,
+            kill.mode,
+            kill.scopes,
+            tags,
+            self.tags,  # order_tags
+            buying_power,
+            fees,
+            self._recent,
+            self._message_steps,
+            self._history,  # reference_history
+            self._strategy_positions,
         )
 
     def check(
