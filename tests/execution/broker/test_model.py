@@ -14,6 +14,7 @@ from peak_trade.execution.broker.model import (
     OrderStatus,
     ReplaceOrder,
     Side,
+    StatusRequest,
     TimeInForce,
     report_violations,
 )
@@ -387,3 +388,88 @@ def test_the_vocabulary_covers_the_appendix_d_matrices() -> None:
     }
     # The status alone does not close a DONE_FOR_DAY order (a GTC one keeps its leaves).
     assert not S.DONE_FOR_DAY.is_closed
+
+
+# ----------------------------------------------------------------------------- payloads, whole
+# A payload is what the audit records of a command or a report (and what the scenario snapshots
+# and the evidence digest): every key spelled as docs/audit-format.md names it, every quantity as
+# its decimal text, each optional field present exactly when set.
+
+
+def test_a_report_payload_with_every_field_set_is_the_whole_record() -> None:
+    full = ExecutionReport(
+        exec_id="o-1:7",
+        client_order_id="o-1-r",
+        exec_type=E.TRADE_CORRECT,
+        status=S.PARTIALLY_FILLED,
+        symbol="AAPL",
+        side=Side.SELL,
+        order_qty=D("100"),
+        cum_qty=D("30.5"),
+        leaves_qty=D("69.5"),
+        last_qty=D("30.5"),
+        last_px=D("10.25"),
+        avg_px=D("10.125"),
+        reason="corrected price",
+        poss_resend=True,
+        limit_price=D("11"),
+        exec_ref_id="o-1:2",
+        orig_client_order_id="o-1",
+        time_in_force=TimeInForce.GTC,
+        day_order_qty=D("80"),
+        day_cum_qty=D("10"),
+    )
+    assert full.to_payload() == {
+        "exec_id": "o-1:7",
+        "client_order_id": "o-1-r",
+        "exec_type": "trade_correct",
+        "status": "partially_filled",
+        "symbol": "AAPL",
+        "side": "sell",
+        "order_qty": "100",
+        "cum_qty": "30.5",
+        "leaves_qty": "69.5",
+        "last_qty": "30.5",
+        "last_px": "10.25",
+        "avg_px": "10.125",
+        "reason": "corrected price",
+        "poss_resend": True,
+        "limit_price": "11",
+        "exec_ref_id": "o-1:2",
+        "orig_client_order_id": "o-1",
+        "time_in_force": "gtc",
+        "day_order_qty": "80",
+        "day_cum_qty": "10",
+    }
+
+
+def test_a_report_payload_with_nothing_optional_set_has_only_the_required_keys() -> None:
+    assert report(E.NEW, S.NEW, "0", "100").to_payload() == {
+        "exec_id": "o-1:1",
+        "client_order_id": "o-1",
+        "exec_type": "new",
+        "status": "new",
+        "symbol": "AAPL",
+        "side": "buy",
+        "order_qty": "100",
+        "cum_qty": "0",
+        "leaves_qty": "100",
+        "last_qty": "0",
+    }
+
+
+def test_command_payloads_are_the_whole_request() -> None:
+    assert ReplaceOrder(
+        client_order_id="o-1", new_qty=D(50), new_limit_price=D("99.5"), new_client_order_id="o-2"
+    ).to_payload() == {
+        "client_order_id": "o-1",
+        "new_qty": "50",
+        "new_limit_price": "99.5",
+        "new_client_order_id": "o-2",
+    }
+    assert ReplaceOrder(client_order_id="o-1", new_limit_price=D("99.5")).to_payload() == {
+        "client_order_id": "o-1",
+        "new_limit_price": "99.5",
+    }
+    assert StatusRequest(client_order_id="o-1").to_payload() == {"client_order_id": "o-1"}
+    assert CancelOrder(client_order_id="o-1").to_payload() == {"client_order_id": "o-1"}
