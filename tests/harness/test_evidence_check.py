@@ -242,3 +242,26 @@ def test_a_forged_claim_of_a_committed_file_fails_where_the_commit_is_known(tree
         f"{path}: note: that scenarios/{HAPPY}.yaml is committed unchanged at {head} is not "
         f"re-checked: scenarios/{HAPPY}.yaml is not in a git repository here\n"
     ) in out
+
+
+def test_a_renderer_that_changed_is_named_beside_an_edited_block(
+    tree: Path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    # Evidence written by a peak_trade whose renderer differs (e.g. a later fix in what the
+    # evidence reports) is intact text and intact digests that re-render otherwise: the
+    # finding must not accuse only the file of an edit.
+    path = write(capsys)
+    import peak_trade.harness.evidence_check as evidence_check
+
+    real = evidence_check.render_again
+
+    def changed_renderer(verdict, recorded):
+        text = real(verdict, recorded)
+        return text.replace("## ", "## Re-rendered: ", 1)
+
+    monkeypatch.setattr(evidence_check, "render_again", changed_renderer)
+    code, out, err = verify(capsys, path)
+    assert code == 1, out + err
+    assert "the digests block was edited, or the evidence was written by a peak_trade" in err
+    assert "it records version " in err
+    assert "Re-rendered: " in err  # the first differing line, as this renderer writes it

@@ -128,9 +128,13 @@ def _text_finding(
     digests_line = text.count("\n", 0, cut) + 5  # heading, blank, ```json, then the JSON
     if difference.line >= digests_line:
         return Finding(message=said, line=difference.line)
+    # An edit of the block's inputs and a renderer that changed since the file was written look
+    # alike from here (the block cannot hash itself), so the finding names both causes.
     return Finding(
-        message=f"the digests block was edited: the text above it is intact (it hashes to the "
-        f"recorded {TEXT_KEY}), but the inputs the block records render it otherwise: "
+        message=f"the digests block was edited, or the evidence was written by a peak_trade that "
+        f"renders it otherwise (it records version {recorded.get('peak_trade_version')}; write "
+        f"fresh evidence with this one and compare): the text above it is intact (it hashes to "
+        f"the recorded {TEXT_KEY}), but the inputs the block records render it otherwise: "
         + difference.describe(),
         line=digests_line,
     )
