@@ -179,3 +179,39 @@ def test_a_run_writes_no_metrics_for_a_trail_that_is_no_longer_its_own(
         trail.with_suffix(".prom").read_bytes()
         == (audit / "happy_path_full_fills.prom").read_bytes()
     )
+
+
+@pytest.mark.parametrize("target", ["trail", "seal", "link", "other_trail", "source"])
+def test_metrics_never_replaces_what_is_not_a_metrics_file(
+    audit: Path, tmp_path, capsys, target
+) -> None:
+    """`--output` naming the trail, its seal, a link to it, another session's trail or any file
+    that is not a metrics exposition: exit 2, one sentence, and every byte left as it was (the
+    trail and its seal were replaced by the metrics, exit 0)."""
+    for p in audit.glob("happy_path_full_fills.jsonl*"):
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+    trail = tmp_path / "happy_path_full_fills.jsonl"
+    other = tmp_path / "other.jsonl"
+    other.write_bytes((audit / "drain_timeout_requires_operator.jsonl").read_bytes())
+    source = tmp_path / "notes.txt"
+    source.write_text("operator notes\n", encoding="utf-8")
+    link = tmp_path / "link.prom"
+    link.symlink_to(trail)
+    output = {
+        "trail": trail,
+        "seal": trail.with_name(trail.name + ".seal"),
+        "link": link,
+        "other_trail": other,
+        "source": source,
+    }[target]
+    before = snapshot(tmp_path)
+    code, out, err = cli(capsys, "metrics", str(trail), "--output", str(output))
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert f"cannot write the metrics file {output}" in err
+    assert snapshot(tmp_path) == before
+    # a metrics file it wrote is replaced as before
+    prom = tmp_path / "x.prom"
+    assert cli(capsys, "metrics", str(trail), "--output", str(prom))[0] == 0
+    assert cli(capsys, "metrics", str(trail), "--output", str(prom))[0] == 0

@@ -99,7 +99,7 @@ def cmd_metrics(args: argparse.Namespace, ctx: Context) -> int:
     textfile = output is not None and output.suffix == PROM_SUFFIX
     fmt = args.format or (TEXT if textfile else OPENMETRICS)
     if output is not None:
-        _check_output(output)
+        _check_output(output, args.file)
     facts = _read(args.file)
     if facts is None:
         return EXIT_BAD_INPUT
@@ -131,7 +131,14 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
-def _check_output(output: Path) -> None:
+# What a metrics file this command wrote begins with (both formats): only such a file is replaced.
+METRICS_HEAD = b"# HELP "
+
+
+def _check_output(output: Path, trail: Path) -> None:
+    """Refuse an output that would replace something other than a metrics file: the trail
+    itself, its seal, or any existing file that is not a metrics exposition (another session's
+    trail, evidence, a source file). A watch-only command must never destroy what it reads."""
     from peak_trade.cli.scenario_cmds import writable_folder
 
     if output.is_dir():
@@ -139,4 +146,37 @@ def _check_output(output: Path) -> None:
             f"cannot write the metrics file {display_path(output)}: it is a folder; name a file, "
             "e.g. build/audit/<id>.prom"
         )
+    shown = display_path(output)
+    for own, what in ((trail, "the audit file itself"), (_seal(trail), "the audit file's seal")):
+        if _same_file(output, own):
+            raise PathProblem(
+                f"cannot write the metrics file {shown}: it is {what}, which the metrics would "
+                "replace; name another file, e.g. build/audit/<id>.prom"
+            )
+    if output.is_file() and not output.is_symlink():
+        try:
+            with output.open("rb") as handle:
+                head = handle.read(len(METRICS_HEAD))
+        except OSError as exc:
+            raise PathProblem.wrap("write the metrics file", output, exc) from None
+        if head and head != METRICS_HEAD:
+            raise PathProblem(
+                f"cannot write the metrics file {shown}: it exists and is not a metrics file "
+                "(it does not begin with '# HELP '), so it is left as it is; name a new file or "
+                "a .prom file this command wrote"
+            )
     writable_folder(output.parent, "write the metrics file into")
+
+
+def _seal(trail: Path) -> Path:
+    return trail.with_name(trail.name + ".seal")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether `a` names `b` (the same path, a link to it, or the same inode)."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and a.samefile(b)
+    except (OSError, RuntimeError):  # a link loop or an unreadable path: not the same file
+        return False
