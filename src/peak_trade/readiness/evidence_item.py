@@ -9,24 +9,17 @@ scenario's run 2; one whose scenario is not among the runs cannot be verified, a
 
 from __future__ import annotations
 
-import platform as platform_module
 import re
 import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from peak_trade import __version__
 from peak_trade.execution.live.regular_files import read_regular
 from peak_trade.harness.evidence import (
     MAX_EVIDENCE_BYTES,
     EvidenceFormatError,
-    evidence_filename,
     parse_evidence,
-    platform_name,
-    render_evidence,
-    scenario_git,
-    today,
-    write_text_atomic,
+    write_evidence,
 )
 from peak_trade.harness.evidence_check import check_evidence
 from peak_trade.harness.reproducibility import GitLookup
@@ -38,31 +31,21 @@ MAX_EXISTING = 10_000  # evidence files read from the project's folder
 
 
 def write_pack_evidence(runs: Sequence[ScenarioRuns], folder: Path, snapshot_name) -> list[Path]:
-    """The evidence of every passing run 1, written into `folder`."""
-    git = GitLookup()
-    written = []
-    for r in runs:
-        if not r.passed:
-            continue
-        verdict = r.first.verdict
-        where = scenario_git(r.scenario, git)
-        text = render_evidence(
-            verdict,
+    """The evidence of every passing run 1, written into `folder` as `scenario run` writes it."""
+    git = GitLookup()  # one lookup shared by the whole pack, as a run of many scenarios does
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        write_evidence(
+            r.first.verdict,
+            folder,
             operator=None,
-            date=today(),
             command=f"peak-trade scenario run {shlex.quote(r.scenario.path)}",
-            version=__version__,
-            git_commit=where.commit,
-            scenario_in_git=where.status,
-            python=platform_module.python_version(),
-            platform=platform_name(),
             snapshot_name=snapshot_name(r.scenario.id),
+            git=git,
         )
-        path = folder / evidence_filename(r.scenario.id, today())
-        folder.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, text)
-        written.append(path)
-    return written
+        for r in runs
+        if r.passed
+    ]
 
 
 def _findings(
